@@ -1,0 +1,41 @@
+public import Exposition
+public import PostgresClient
+
+/// Runs SQL against one target for a collector. The scrape engine provides it, with the
+/// collector's timeout already applied; collectors know nothing of connections or HTTP.
+public protocol QueryRunner: Sendable {
+    /// What the target is (kind and version), so a collector can pick its SQL.
+    var server: ServerInfo { get }
+    /// Runs one statement and returns its rows as text.
+    func query(_ sql: String) async throws -> QueryResult
+}
+
+/// Reads one part of a server's state and turns it into metric families.
+public protocol Collector: Sendable {
+    /// The name used in flags, the config file and the `collector` label (`connections`).
+    var name: String { get }
+    /// The kind of target it reads.
+    var targetKind: ServerInfo.Kind { get }
+    /// One line saying what it reads, for `--help` and the docs.
+    var summary: String { get }
+    /// The metrics it can produce, for the docs (the families actually returned may be fewer:
+    /// a column missing in this server version, or NULL, means no sample).
+    var metrics: [MetricDescription] { get }
+    /// Reads the target and returns this scrape's families.
+    func collect(from runner: any QueryRunner) async throws -> [MetricFamily]
+}
+
+/// A metric a collector produces, as the docs list it.
+public struct MetricDescription: Sendable {
+    public let name: String
+    public let type: MetricType
+    public let help: String
+    public let labels: [String]
+
+    public init(name: String, type: MetricType, help: String, labels: [String]) {
+        self.name = name
+        self.type = type
+        self.help = help
+        self.labels = labels
+    }
+}

@@ -1,0 +1,26 @@
+public import PostgresClient
+
+/// Every collector this exporter has, and which run when the configuration names none.
+public enum CollectorCatalog {
+    /// All collectors, PostgreSQL first, in the order they run.
+    public static let all: [any Collector] = [
+        serverCollector,
+        connectionsCollector,
+        PgBouncerVersionCollector(),
+    ]
+
+    /// The collectors that run by default on a target of `kind`.
+    public static func defaults(for kind: ServerInfo.Kind) -> [any Collector] {
+        all.filter { $0.targetKind == kind }
+    }
+
+    /// The collector named `name` for targets of `kind`, if there is one.
+    public static func named(_ name: String, for kind: ServerInfo.Kind) -> (any Collector)? {
+        all.first { $0.name == name && $0.targetKind == kind }
+    }
+
+    /// The names available for `kind`, for error messages.
+    public static func names(for kind: ServerInfo.Kind) -> [String] {
+        all.filter { $0.targetKind == kind }.map(\.name)
+    }
+}

@@ -1,0 +1,163 @@
+public import Exposition
+public import PostgresClient
+
+/// A collector written as data: for each query, its SQL per server version and a mapping of
+/// result columns to labels and metrics. Columns are found by name, so a column added in a
+/// later server version never breaks it, and a column missing from an older one only removes
+/// that metric.
+public struct QueryCollector: Collector {
+    public let name: String
+    public let targetKind: ServerInfo.Kind
+    public let summary: String
+    public let queries: [MetricQuery]
+
+    public init(name: String, targetKind: ServerInfo.Kind, summary: String, queries: [MetricQuery]) {
+        self.name = name
+        self.targetKind = targetKind
+        self.summary = summary
+        self.queries = queries
+    }
+
+    public var metrics: [MetricDescription] {
+        queries.flatMap { query in
+            query.metrics.map { MetricDescription(name: $0.name, type: $0.type, help: $0.help, labels: query.labels) }
+        }
+    }
+
+    public func collect(from runner: any QueryRunner) async throws -> [MetricFamily] {
+        var families: [MetricFamily] = []
+        for query in queries {
+            guard let sql = query.sql(forVersion: runner.server.versionNumber) else { continue }
+            let result = try await runner.query(sql)
+            families += query.families(from: result)
+        }
+        return families
+    }
+}
+
+/// One statement of a ``QueryCollector`` and how its columns become metrics.
+public struct MetricQuery: Sendable {
+    /// SQL per server version: the variant with the highest ``SQLVariant/minimumVersion`` not
+    /// above the server's version runs. No variant applies → the query is skipped.
+    public let variants: [SQLVariant]
+    /// Columns that become labels, named as the columns are; NULL becomes the empty string.
+    public let labels: [String]
+    /// Columns that become samples.
+    public let metrics: [ColumnMetric]
+
+    public init(_ variants: [SQLVariant], labels: [String] = [], metrics: [ColumnMetric]) {
+        self.variants = variants.sorted { $0.minimumVersion < $1.minimumVersion }
+        self.labels = labels
+        self.metrics = metrics
+    }
+
+    /// One SQL text for every supported version.
+    public init(sql: String, labels: [String] = [], metrics: [ColumnMetric]) {
+        self.init([SQLVariant(sql)], labels: labels, metrics: metrics)
+    }
+
+    /// The SQL to run on a server whose `PQserverVersion` is `version`.
+    public func sql(forVersion version: Int) -> String? {
+        variants.last { $0.minimumVersion <= version }?.sql
+    }
+
+    /// Maps rows to families: one family per metric whose column the result has, one sample
+    /// per row whose value is not NULL.
+    public func families(from result: QueryResult) -> [MetricFamily] {
+        let labelIndexes = labels.map { result.index(of: $0) }
+        var families: [MetricFamily] = []
+        for metric in metrics {
+            var family = MetricFamily(name: metric.name, help: metric.help, type: metric.type)
+            let valueIndex: Int?
+            switch metric.value {
+            case .column(let column, _):
+                guard let index = result.index(of: column) else { continue }
+                valueIndex = index
+            case .one:
+                valueIndex = nil
+            }
+            let infoIndexes = metric.infoLabels.map { result.index(of: $0) }
+            for row in result.rows {
+                let value: Double
+                if let valueIndex {
+                    guard case .column(_, let scale) = metric.value,
+                          let text = row[valueIndex], let number = parseNumber(text) else { continue }
+                    value = number * scale
+                } else {
+                    value = 1
+                }
+                var sampleLabels: [Label] = []
+                sampleLabels.reserveCapacity(labels.count + metric.infoLabels.count)
+                for (name, index) in zip(labels, labelIndexes) {
+                    sampleLabels.append(Label(name, index.flatMap { row[$0] } ?? ""))
+                }
+                for (name, index) in zip(metric.infoLabels, infoIndexes) {
+                    sampleLabels.append(Label(name, index.flatMap { row[$0] } ?? ""))
+                }
+                family.add(value, sampleLabels)
+            }
+            families.append(family)
+        }
+        return families
+    }
+}
+
+/// SQL for servers from `minimumVersion` on (`PQserverVersion` form: 150000 for 15).
+public struct SQLVariant: Sendable {
+    public let minimumVersion: Int
+    public let sql: String
+
+    public init(from minimumVersion: Int = 0, _ sql: String) {
+        self.minimumVersion = minimumVersion
+        self.sql = sql
+    }
+}
+
+/// How one metric is read from a query's result.
+public struct ColumnMetric: Sendable {
+    /// Where the sample value comes from.
+    public enum Value: Sendable {
+        /// A numeric (or boolean `t`/`f`) column, multiplied by `scale` (e.g. 0.001 for ms → s).
+        case column(String, scale: Double)
+        /// The constant 1, for `_info` metrics whose information is in the labels.
+        case one
+    }
+
+    public let name: String
+    public let help: String
+    public let type: MetricType
+    public let value: Value
+    /// Extra label columns for this metric only (an `_info` metric's text columns).
+    public let infoLabels: [String]
+
+    public init(_ name: String, _ type: MetricType, column: String, scale: Double = 1, help: String) {
+        self.name = name
+        self.help = help
+        self.type = type
+        self.value = .column(column, scale: scale)
+        self.infoLabels = []
+    }
+
+    /// An info metric: value 1, labelled with `labels` columns.
+    public static func info(_ name: String, labels: [String], help: String) -> ColumnMetric {
+        ColumnMetric(name: name, help: help, labels: labels)
+    }
+
+    private init(name: String, help: String, labels: [String]) {
+        self.name = name
+        self.help = help
+        self.type = .gauge
+        self.value = .one
+        self.infoLabels = labels
+    }
+}
+
+/// Parses a column's text: numbers as PostgreSQL prints them, booleans `t`/`f` as 1/0.
+func parseNumber(_ text: String) -> Double? {
+    if let number = Double(text) { return number }
+    switch text {
+    case "t", "true", "on": return 1
+    case "f", "false", "off": return 0
+    default: return nil
+    }
+}

@@ -1,0 +1,80 @@
+import Exposition
+import PostgresClient
+import Synchronization
+
+/// What one collector produced in one collection.
+struct CollectorOutcome: Sendable {
+    let collector: String
+    let families: [MetricFamily]
+    /// `nil` when the collector succeeded.
+    let error: PostgresError?
+    let duration: Duration
+
+    var succeeded: Bool { error == nil }
+    /// Whether the target answered (rows, or an error of its own), which is what `*_up` means.
+    var targetAnswered: Bool { error.map(\.serverAnswered) ?? true }
+}
+
+/// One collection of one target, shared by every scrape that arrives while it runs (single
+/// flight). Outcomes are published as each collector finishes, so a scrape whose deadline
+/// passes first still serves what finished.
+final class CollectionRun: Sendable {
+    let startedAt = ContinuousClock.now
+    private let state = Mutex(State())
+
+    private struct State: ~Copyable {
+        var outcomes: [CollectorOutcome] = []
+        var finished = false
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiterID: UInt64 = 0
+    }
+
+    var isFinished: Bool { state.withLock { $0.finished } }
+
+    /// The outcomes so far.
+    var outcomes: [CollectorOutcome] { state.withLock { $0.outcomes } }
+
+    func record(_ outcome: CollectorOutcome) {
+        state.withLock { $0.outcomes.append(outcome) }
+    }
+
+    /// Marks the run complete and wakes every waiting scrape.
+    func finish() {
+        let waiters = state.withLock { state in
+            state.finished = true
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Returns when the run finishes or `deadline` passes, whichever is first.
+    func wait(until deadline: ContinuousClock.Instant) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitUntilFinished() }
+            group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Returns when the run finishes, or at once when the calling task is cancelled.
+    private func waitUntilFinished() async {
+        let id = state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state in
+                    if state.finished || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+        }
+    }
+}

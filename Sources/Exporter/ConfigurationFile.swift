@@ -1,0 +1,232 @@
+import Collectors
+import Foundation
+import PostgresClient
+import Yams
+
+/// Reads the YAML configuration file (`--config.file`):
+///
+/// ```yaml
+/// scrape_timeout: 10s            # used when the scraper sends no timeout header
+/// defaults:                      # for every target, unless it overrides them
+///   collector_timeout: 5s
+///   max_connections: 1
+/// targets:
+///   - name: primary
+///     kind: postgres             # or pgbouncer
+///     dsn_file: /run/secrets/primary.dsn   # or dsn: "host=… user=…"
+///     collectors: [server, connections]    # optional; default: all of that kind
+/// ```
+///
+/// The file is walked as a YAML node tree (Yams) rather than decoded with `Codable`, so that
+/// every error can name its line, and unknown keys (typos) are errors rather than ignored.
+public enum ConfigurationFile {
+    /// Loads and validates the file at `path`. `base` holds the command line's settings, which
+    /// the file's overrides.
+    /// - Throws: ``ConfigurationError`` naming the file, line and field.
+    public static func load(path: String, base: ExporterConfiguration, baseLimits: TargetLimits) throws -> ExporterConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(file: path, field: "--config.file", problem: "cannot read the file: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path, base: base, baseLimits: baseLimits)
+    }
+
+    /// Parses configuration text (see ``load(path:base:baseLimits:)``).
+    public static func parse(_ text: String, file: String, base: ExporterConfiguration, baseLimits: TargetLimits) throws -> ExporterConfiguration {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw ConfigurationError(file: file, field: "targets", problem: "the file is empty; it must list at least one target")
+            }
+            root = node
+        } catch let error as YamlError {
+            throw syntaxError(error, file: file)
+        }
+        let reader = NodeReader(file: file)
+        let top = try reader.mapping(root, path: "(top level)", allowed: ["scrape_timeout", "scrape_timeout_offset", "defaults", "targets"])
+        var configuration = base
+        if let node = top["scrape_timeout"] {
+            configuration.defaultScrapeTimeout = try reader.duration(node, path: "scrape_timeout")
+        }
+        if let node = top["scrape_timeout_offset"] {
+            configuration.scrapeTimeoutOffset = try reader.duration(node, path: "scrape_timeout_offset")
+        }
+        var defaults = baseLimits
+        if let node = top["defaults"] {
+            let mapping = try reader.mapping(node, path: "defaults", allowed: NodeReader.limitKeys)
+            defaults = try reader.limits(mapping, path: "defaults", base: baseLimits)
+        }
+        guard let targetsNode = top["targets"] else {
+            throw ConfigurationError(file: file, line: root.mark?.line, field: "targets", problem: "missing; list at least one target")
+        }
+        let list = try reader.sequence(targetsNode, path: "targets")
+        guard !list.isEmpty else {
+            throw reader.error(targetsNode, "targets", "is empty; list at least one target")
+        }
+        var targets: [TargetConfiguration] = []
+        for (index, node) in list.enumerated() {
+            let target = try reader.target(node, path: "targets[\(index)]", defaults: defaults)
+            if targets.contains(where: { $0.name == target.name }) {
+                throw reader.error(node, "targets[\(index)].name", "\"\(target.name)\" is used by another target; names must be unique")
+            }
+            targets.append(target)
+        }
+        configuration.targets = targets
+        return configuration
+    }
+
+    private static func syntaxError(_ error: YamlError, file: String) -> ConfigurationError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return ConfigurationError(file: file, line: mark.line, field: "YAML", problem: problem)
+        default:
+            return ConfigurationError(file: file, field: "YAML", problem: "\(error)")
+        }
+    }
+}
+
+/// Typed reads from the YAML tree, each failing with the node's line.
+private struct NodeReader {
+    let file: String
+
+    static let limitKeys: Set<String> = ["max_connections", "collector_timeout", "lock_timeout", "connect_timeout", "connection_max_age"]
+    static let targetKeys: Set<String> = limitKeys.union(["name", "kind", "dsn", "dsn_file", "collectors"])
+
+    func error(_ node: Node, _ path: String, _ problem: String) -> ConfigurationError {
+        ConfigurationError(file: file, line: node.mark?.line, field: path, problem: problem)
+    }
+
+    func mapping(_ node: Node, path: String, allowed: Set<String>) throws -> [String: Node] {
+        guard let mapping = node.mapping else { throw error(node, path, "must be a mapping of key: value") }
+        var result: [String: Node] = [:]
+        for (key, value) in mapping {
+            guard let name = key.string else { throw error(key, path, "keys must be plain text") }
+            guard allowed.contains(name) else {
+                throw error(key, path == "(top level)" ? name : "\(path).\(name)",
+                            "unknown setting; expected one of \(allowed.sorted().joined(separator: ", "))")
+            }
+            result[name] = value
+        }
+        return result
+    }
+
+    func sequence(_ node: Node, path: String) throws -> [Node] {
+        guard let sequence = node.sequence else { throw error(node, path, "must be a list") }
+        return Array(sequence)
+    }
+
+    func string(_ node: Node, path: String) throws -> String {
+        guard let scalar = node.scalar else { throw error(node, path, "must be a single value") }
+        return scalar.string
+    }
+
+    func duration(_ node: Node, path: String) throws -> Duration {
+        let text = try string(node, path: path)
+        guard let duration = DurationText.parse(text), duration > .zero else {
+            throw error(node, path, "\"\(text)\" is not a duration (write e.g. 500ms, 5s, 1m)")
+        }
+        return duration
+    }
+
+    func positiveInteger(_ node: Node, path: String) throws -> Int {
+        let text = try string(node, path: path)
+        guard let value = Int(text), value > 0 else { throw error(node, path, "\"\(text)\" is not a positive whole number") }
+        return value
+    }
+
+    func limits(_ mapping: [String: Node], path: String, base: TargetLimits) throws -> TargetLimits {
+        var limits = base
+        if let node = mapping["max_connections"] { limits.maxConnections = try positiveInteger(node, path: "\(path).max_connections") }
+        if let node = mapping["collector_timeout"] { limits.collectorTimeout = try duration(node, path: "\(path).collector_timeout") }
+        if let node = mapping["lock_timeout"] { limits.lockTimeout = try duration(node, path: "\(path).lock_timeout") }
+        if let node = mapping["connect_timeout"] { limits.connectTimeout = try duration(node, path: "\(path).connect_timeout") }
+        if let node = mapping["connection_max_age"] { limits.connectionMaxAge = try duration(node, path: "\(path).connection_max_age") }
+        return limits
+    }
+
+    func target(_ node: Node, path: String, defaults: TargetLimits) throws -> TargetConfiguration {
+        let mapping = try self.mapping(node, path: path, allowed: Self.targetKeys)
+        guard let nameNode = mapping["name"] else { throw error(node, "\(path).name", "missing; every target needs a name") }
+        let name = try string(nameNode, path: "\(path).name")
+        guard TargetName.isValid(name) else {
+            throw error(nameNode, "\(path).name", "\"\(name)\" is not a valid name (letters, digits, '_', '-', '.'; at most 64)")
+        }
+        guard let kindNode = mapping["kind"] else { throw error(node, "\(path).kind", "missing; write kind: postgres or kind: pgbouncer") }
+        let kindText = try string(kindNode, path: "\(path).kind")
+        guard let kind = ServerInfo.Kind(rawValue: kindText) else {
+            throw error(kindNode, "\(path).kind", "\"\(kindText)\" is not a kind; write postgres or pgbouncer")
+        }
+        let connectionString = try dsn(mapping, node: node, path: path, kind: kind)
+        var collectors: [any Collector]?
+        if let listNode = mapping["collectors"] {
+            collectors = try sequence(listNode, path: "\(path).collectors").map { item in
+                let collectorName = try string(item, path: "\(path).collectors")
+                guard let collector = CollectorCatalog.named(collectorName, for: kind) else {
+                    throw error(item, "\(path).collectors", "no \(kind.rawValue) collector \"\(collectorName)\"; available: \(CollectorCatalog.names(for: kind).joined(separator: ", "))")
+                }
+                return collector
+            }
+        }
+        let limits = try self.limits(mapping, path: path, base: defaults)
+        return TargetConfiguration(name: name, kind: kind, connectionString: connectionString, collectors: collectors, limits: limits)
+    }
+
+    private func dsn(_ mapping: [String: Node], node: Node, path: String, kind: ServerInfo.Kind) throws -> ConnectionString {
+        let text: String
+        let field: String
+        let fieldNode: Node
+        switch (mapping["dsn"], mapping["dsn_file"]) {
+        case (let inline?, nil):
+            (text, field, fieldNode) = (try string(inline, path: "\(path).dsn"), "\(path).dsn", inline)
+        case (nil, let fileNode?):
+            let filePath = try string(fileNode, path: "\(path).dsn_file")
+            field = "\(path).dsn_file"
+            fieldNode = fileNode
+            do {
+                text = try String(contentsOfFile: filePath, encoding: .utf8).trimmingWhitespace()
+            } catch {
+                throw self.error(fileNode, field, "cannot read \(filePath): \(error.localizedDescription)")
+            }
+        case (.some, .some):
+            throw error(node, path, "has both dsn and dsn_file; keep one")
+        case (nil, nil):
+            throw error(node, "\(path).dsn", "missing; give dsn or dsn_file")
+        }
+        do {
+            return try TargetConnectionString.make(text, kind: kind)
+        } catch let problem {
+            throw error(fieldNode, field, problem.message)
+        }
+    }
+}
+
+/// Rules for target names: they appear in labels and URLs.
+public enum TargetName {
+    public static func isValid(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }
+    }
+}
+
+/// Checks a DSN for a target of a given kind (shared by the file and the command line).
+public enum TargetConnectionString {
+    /// Why a DSN was refused; never quotes the DSN.
+    public struct Problem: Error {
+        public let message: String
+    }
+
+    public static func make(_ text: String, kind: ServerInfo.Kind) throws(Problem) -> ConnectionString {
+        guard !text.isEmpty else { throw Problem(message: "is empty") }
+        let connectionString: ConnectionString
+        do {
+            connectionString = try ConnectionString(text)
+        } catch {
+            throw Problem(message: (error as? PostgresError)?.message ?? "invalid connection string")
+        }
+        if kind == .pgbouncer && !connectionString.namesAdminConsole {
+            throw Problem(message: "a pgbouncer target must connect to the admin console: set dbname=pgbouncer")
+        }
+        return connectionString
+    }
+}

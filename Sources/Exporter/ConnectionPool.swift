@@ -1,0 +1,121 @@
+import PostgresClient
+import Synchronization
+
+/// The long-lived connections to one target: opened on first use, reused across scrapes,
+/// never more than ``TargetLimits/maxConnections`` at once, replaced when broken or older than
+/// ``TargetLimits/connectionMaxAge``.
+actor ConnectionPool {
+    private let target: TargetConfiguration
+    private let blocking: BlockingPool
+    private var idle: [PooledConnection] = []
+    private var openCount = 0
+    private var waiters: [(id: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
+    private var nextWaiterID: UInt64 = 0
+
+    init(target: TargetConfiguration, blocking: BlockingPool) {
+        self.target = target
+        self.blocking = blocking
+    }
+
+    /// Connections now open (idle or in use).
+    var openConnections: Int { openCount }
+
+    /// A connection for exclusive use until ``release(_:discard:)``; `reused` says whether it
+    /// was open before (then a broken-connection error is worth one retry on a fresh one).
+    func checkout(deadline: ContinuousClock.Instant) async throws -> (connection: PooledConnection, reused: Bool) {
+        while true {
+            if let connection = idle.popLast() {
+                if connection.isExpired(maxAge: target.limits.connectionMaxAge) || connection.connection.isBroken {
+                    await close(connection)
+                    continue
+                }
+                return (connection, true)
+            }
+            if openCount < target.limits.maxConnections {
+                openCount += 1
+                do {
+                    return (try await connect(deadline: deadline), false)
+                } catch {
+                    openCount -= 1
+                    wakeOneWaiter()
+                    throw error
+                }
+            }
+            guard await waitForRelease(until: deadline) else {
+                throw PostgresError(kind: .timedOut, message: "no connection to the target came free before the scrape deadline")
+            }
+        }
+    }
+
+    /// Returns a connection; `discard` closes it instead (after a broken-connection error).
+    func release(_ connection: PooledConnection, discard: Bool = false) async {
+        if discard || connection.connection.isBroken {
+            await close(connection)
+        } else {
+            idle.append(connection)
+        }
+        wakeOneWaiter()
+    }
+
+    /// Closes every idle connection (at shutdown).
+    func closeAll() async {
+        let connections = idle
+        idle.removeAll()
+        for connection in connections { await close(connection) }
+    }
+
+    private func connect(deadline: ContinuousClock.Instant) async throws -> PooledConnection {
+        let remaining = DurationText.seconds(deadline - .now)
+        let configured = DurationText.seconds(target.limits.connectTimeout)
+        // libpq takes whole seconds, and treats anything under 2 as 2.
+        let seconds = max(2, Int(min(configured, remaining).rounded(.up)))
+        let options = Connection.Options(connectTimeoutSeconds: seconds)
+        let connection = try await Connection.connect(to: target.connectionString, options: options, on: blocking)
+        return PooledConnection(connection)
+    }
+
+    private func close(_ connection: PooledConnection) async {
+        openCount -= 1
+        // PQfinish writes to the socket: keep it off the cooperative pool.
+        try? await blocking.run { connection.connection.close() }
+    }
+
+    private func waitForRelease(until deadline: ContinuousClock.Instant) async -> Bool {
+        nextWaiterID += 1
+        let id = nextWaiterID
+        let timer = Task { [weak self] in
+            try await Task.sleep(until: deadline, clock: .continuous)
+            await self?.expireWaiter(id)
+        }
+        defer { timer.cancel() }
+        return await withCheckedContinuation { continuation in
+            waiters.append((id, continuation))
+        }
+    }
+
+    private func expireWaiter(_ id: UInt64) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: index).continuation.resume(returning: false)
+    }
+
+    private func wakeOneWaiter() {
+        guard !waiters.isEmpty else { return }
+        waiters.removeFirst().continuation.resume(returning: true)
+    }
+}
+
+/// A pooled connection and what the pool knows of its session.
+final class PooledConnection: Sendable {
+    let connection: Connection
+    let openedAt = ContinuousClock.now
+    /// The `SET …` text last applied to this session (PostgreSQL timeouts), if known.
+    let appliedSettings = Mutex<String?>(nil)
+
+    init(_ connection: Connection) {
+        self.connection = connection
+    }
+
+    func isExpired(maxAge: Duration) -> Bool {
+        ContinuousClock.now - openedAt > maxAge
+    }
+}

@@ -1,0 +1,81 @@
+public import Logging
+import Exposition
+import PostgresClient
+import Synchronization
+
+/// The exporter's engine: scrapes its targets and encodes the result. It knows nothing of
+/// HTTP; the server asks it for a body and a deadline.
+public final class Exporter: Sendable {
+    public let configuration: ExporterConfiguration
+    private let scrapers: [TargetScraper]
+    private let blocking: BlockingPool
+    /// Series dropped as duplicates since start.
+    private let droppedSeries = Mutex(0)
+
+    public init(configuration: ExporterConfiguration, logger: Logger) {
+        self.configuration = configuration
+        // One thread per connection that may be busy, and two for cancel requests.
+        let connections = configuration.targets.reduce(0) { $0 + $1.limits.maxConnections }
+        let blocking = BlockingPool(threadCount: connections + 2)
+        self.blocking = blocking
+        scrapers = configuration.targets.map { TargetScraper(target: $0, blocking: blocking, logger: logger) }
+    }
+
+    /// How long a scrape may take: the scraper's `X-Prometheus-Scrape-Timeout-Seconds` (or
+    /// the configured default) less the configured offset, and never less than half of it.
+    public func scrapeBudget(timeoutHeader: String?) -> Duration {
+        var timeout = configuration.defaultScrapeTimeout
+        if let header = timeoutHeader, let seconds = Double(header), seconds > 0, seconds.isFinite {
+            timeout = .milliseconds(Int64(seconds * 1000))
+        }
+        return max(timeout - configuration.scrapeTimeoutOffset, timeout / 2)
+    }
+
+    /// Scrapes every target at once and returns the text exposition body. Always returns: a
+    /// target that is down or slow yields `*_up 0` and `collector_success 0` within `budget`.
+    public func scrape(budget: Duration) async -> [UInt8] {
+        let deadline = ContinuousClock.now + budget
+        let scrapes = await withTaskGroup(of: (Int, TargetScrape).self) { group in
+            for (index, scraper) in scrapers.enumerated() {
+                group.addTask { (index, await scraper.scrape(deadline: deadline)) }
+            }
+            var results: [(Int, TargetScrape)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+
+        var set = FamilySet()
+        for scrape in scrapes {
+            let target = Label("target", scrape.target.name)
+            for outcome in scrape.outcomes {
+                set.add(outcome.families.map { $0.labelled(target) })
+            }
+        }
+        let total = droppedSeries.withLock { total in
+            total += set.droppedSeries
+            return total
+        }
+        set.add(SelfMetrics.families(for: scrapes))
+        set.add(SelfMetrics.droppedSeries(total))
+        set.add(SelfMetrics.buildInfo())
+        set.add(ProcessMetrics.families())
+        return TextEncoder.encode(set.families)
+    }
+
+    /// Closes every connection and stops the blocking threads.
+    public func shutdown() async {
+        for scraper in scrapers { await scraper.shutdown() }
+        try? await blocking.shutdown()
+    }
+}
+
+extension MetricFamily {
+    /// The family with `label` first on every sample.
+    fileprivate func labelled(_ label: Label) -> MetricFamily {
+        var copy = self
+        for index in copy.samples.indices {
+            copy.samples[index].labels.insert(label, at: 0)
+        }
+        return copy
+    }
+}

@@ -1,0 +1,3 @@
+// The types a caller of the engine needs alongside it.
+@_exported import struct PostgresClient.ConnectionString
+@_exported import struct PostgresClient.ServerInfo

@@ -1,0 +1,57 @@
+public import Collectors
+public import PostgresClient
+
+/// One server the exporter watches: a PostgreSQL server or a PgBouncer admin console.
+public struct TargetConfiguration: Sendable {
+    /// Unique name, used in the `target` label and in URLs.
+    public var name: String
+    /// PostgreSQL or PgBouncer.
+    public var kind: ServerInfo.Kind
+    /// Where to connect. A secret: show only its ``ConnectionString/redacted`` form.
+    public var connectionString: ConnectionString
+    /// The collectors that run on every scrape, in order.
+    public var collectors: [any Collector]
+    /// Settings shared with every other target unless this one overrides them.
+    public var limits: TargetLimits
+
+    public init(name: String, kind: ServerInfo.Kind, connectionString: ConnectionString,
+                collectors: [any Collector]? = nil, limits: TargetLimits = TargetLimits()) {
+        self.name = name
+        self.kind = kind
+        self.connectionString = connectionString
+        self.collectors = collectors ?? CollectorCatalog.defaults(for: kind)
+        self.limits = limits
+    }
+}
+
+/// How much a target may cost: connections, and time per collector and per connect.
+public struct TargetLimits: Sendable, Equatable {
+    /// Most connections the exporter holds to the target at once.
+    public var maxConnections = 1
+    /// Each collector's deadline: `statement_timeout` on PostgreSQL, and a client-side cancel.
+    public var collectorTimeout: Duration = .seconds(5)
+    /// `lock_timeout` on PostgreSQL (capped by the collector timeout): a catalog lock held by
+    /// a migration must not make the exporter queue behind it.
+    public var lockTimeout: Duration = .seconds(1)
+    /// libpq `connect_timeout` (whole seconds, at least 2).
+    public var connectTimeout: Duration = .seconds(5)
+    /// A connection older than this is replaced: new logins are re-checked (a rotated password
+    /// shows as `pg_up 0` within this time) and server-side memory is returned.
+    public var connectionMaxAge: Duration = .seconds(600)
+
+    public init() {}
+}
+
+/// Everything the exporter runs with.
+public struct ExporterConfiguration: Sendable {
+    /// The targets `/metrics` scrapes.
+    public var targets: [TargetConfiguration]
+    /// The scrape deadline when the scraper sends no `X-Prometheus-Scrape-Timeout-Seconds`.
+    public var defaultScrapeTimeout: Duration = .seconds(10)
+    /// Kept back from the scraper's timeout so the answer arrives before the scraper gives up.
+    public var scrapeTimeoutOffset: Duration = .milliseconds(500)
+
+    public init(targets: [TargetConfiguration]) {
+        self.targets = targets
+    }
+}

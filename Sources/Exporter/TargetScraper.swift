@@ -1,0 +1,137 @@
+import Collectors
+import Exposition
+import Logging
+import PostgresClient
+
+/// Scrapes one target: runs its collectors on the target's pooled connections, lets
+/// concurrent scrapes share one collection, and keeps the target's cumulative counters.
+actor TargetScraper {
+    let target: TargetConfiguration
+    private let pool: ConnectionPool
+    private let blocking: BlockingPool
+    private let logger: Logger
+    private var currentRun: CollectionRun?
+    /// Failed collections per collector since start (`pgstack_exporter_collector_errors_total`).
+    private var errorTotals: [String: Int] = [:]
+    /// The last error logged per collector, so a failure that repeats every scrape is logged
+    /// once (then at debug level) instead of flooding the log.
+    private var lastLoggedError: [String: String] = [:]
+
+    init(target: TargetConfiguration, blocking: BlockingPool, logger: Logger) {
+        self.target = target
+        self.blocking = blocking
+        self.pool = ConnectionPool(target: target, blocking: blocking)
+        var logger = logger
+        logger[metadataKey: "target"] = .string(target.name)
+        self.logger = logger
+    }
+
+    /// Collects the target, or joins the collection already running, and returns what has
+    /// finished by `deadline`.
+    func scrape(deadline: ContinuousClock.Instant) async -> TargetScrape {
+        let run: CollectionRun
+        if let currentRun, !currentRun.isFinished {
+            run = currentRun
+        } else {
+            run = CollectionRun()
+            currentRun = run
+            Task { await self.collect(into: run, deadline: deadline) }
+        }
+        await run.wait(until: deadline)
+        return TargetScrape(
+            target: target, outcomes: run.outcomes, duration: .now - run.startedAt,
+            errorTotals: errorTotals, openConnections: await pool.openConnections)
+    }
+
+    /// Closes the target's connections.
+    func shutdown() async {
+        await pool.closeAll()
+    }
+
+    private func collect(into run: CollectionRun, deadline: ContinuousClock.Instant) async {
+        defer { run.finish() }
+        var unreachable: PostgresError?
+        for collector in target.collectors {
+            let started = ContinuousClock.now
+            let outcome: CollectorOutcome
+            if let unreachable {
+                // Connecting just failed: the other collectors would only fail the same way.
+                outcome = CollectorOutcome(collector: collector.name, families: [], error: unreachable, duration: .zero)
+            } else {
+                do {
+                    let families = try await execute(collector, deadline: deadline)
+                    outcome = CollectorOutcome(collector: collector.name, families: families, error: nil, duration: .now - started)
+                } catch {
+                    let failure = error as? PostgresError ?? PostgresError(kind: .queryFailed, message: "\(error)")
+                    if failure.kind == .connectionFailed { unreachable = failure }
+                    outcome = CollectorOutcome(collector: collector.name, families: [], error: failure, duration: .now - started)
+                }
+            }
+            note(outcome)
+            run.record(outcome)
+        }
+    }
+
+    /// Runs one collector on a pooled connection. A reused connection that turns out broken
+    /// (the server restarted since the last scrape) is replaced once, so the first scrape
+    /// after a restart is already complete.
+    private func execute(_ collector: any Collector, deadline: ContinuousClock.Instant) async throws -> [MetricFamily] {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let remaining = deadline - .now
+            guard remaining > .zero else {
+                throw PostgresError(kind: .timedOut, message: "scrape deadline reached before the collector ran")
+            }
+            let (pooled, reused) = try await pool.checkout(deadline: deadline)
+            let runner = TargetQueryRunner(
+                pooled: pooled, blocking: blocking,
+                clientTimeout: min(target.limits.collectorTimeout, deadline - .now),
+                sessionSettings: target.kind == .postgres ? TargetQueryRunner.postgresSettings(for: target.limits) : nil)
+            do {
+                let families = try await collector.collect(from: runner)
+                await pool.release(pooled)
+                return families
+            } catch let error as PostgresError where error.kind == .connectionLost {
+                await pool.release(pooled, discard: true)
+                if reused && attempt == 1 { continue }
+                throw error
+            } catch {
+                await pool.release(pooled)
+                throw error
+            }
+        }
+    }
+
+    /// Counts and logs an outcome; a repeated identical failure is logged at debug level only.
+    private func note(_ outcome: CollectorOutcome) {
+        let name = outcome.collector
+        guard let error = outcome.error else {
+            if lastLoggedError.removeValue(forKey: name) != nil {
+                logger.info("collector recovered", metadata: ["collector": .string(name)])
+            }
+            return
+        }
+        errorTotals[name, default: 0] += 1
+        let metadata: Logger.Metadata = ["collector": .string(name), "error": .string(error.description)]
+        if lastLoggedError[name] == error.description {
+            logger.debug("collector failed again", metadata: metadata)
+        } else {
+            lastLoggedError[name] = error.description
+            logger.warning("collector failed", metadata: metadata)
+        }
+    }
+}
+
+/// What one scrape of one target returned.
+struct TargetScrape: Sendable {
+    let target: TargetConfiguration
+    /// The collectors that finished, in order; the others did not finish by the deadline.
+    let outcomes: [CollectorOutcome]
+    let duration: Duration
+    let errorTotals: [String: Int]
+    let openConnections: Int
+
+    /// Whether the target answered this scrape (`pg_up` / `pgbouncer_up`).
+    var up: Bool { outcomes.contains { $0.targetAnswered } }
+}

@@ -1,0 +1,101 @@
+import CLibPQ
+
+/// A PostgreSQL connection string, in either form libpq accepts (`postgresql://…` URI or
+/// `key=value …`), checked with libpq's own parser so that what we accept is exactly what
+/// libpq will connect with.
+///
+/// The raw string is a secret: it may carry a password. Only ``redacted`` and messages passed
+/// through ``redact(_:)`` may be shown to a person or written to a log.
+public struct ConnectionString: Sendable {
+    /// The string as the user wrote it. Never log this.
+    public let raw: String
+    /// Every option libpq recognised, with the values the string set (options left unset are absent).
+    public let options: [String: String]
+
+    /// Parses `raw` with `PQconninfoParse`.
+    /// - Throws: ``PostgresError`` of kind ``PostgresError/Kind/invalidConnectionString``; its
+    ///   message never repeats any part of the string.
+    public init(_ raw: String) throws {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let parsed = PQconninfoParse(raw, &errorMessage) else {
+            let reason = errorMessage.map { String(cString: $0) } ?? "out of memory"
+            if let errorMessage { PQfreemem(errorMessage) }
+            throw PostgresError(
+                kind: .invalidConnectionString,
+                message: "invalid connection string: " + Self.withoutQuotedFragments(reason))
+        }
+        defer { PQconninfoFree(parsed) }
+        var options: [String: String] = [:]
+        var option = parsed
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val {
+                options[String(cString: keyword)] = String(cString: value)
+            }
+            option += 1
+        }
+        self.raw = raw
+        self.options = options
+    }
+
+    /// The password the string carries, if any.
+    public var password: String? { options["password"] }
+
+    /// Whether this string names the PgBouncer admin console database.
+    public var namesAdminConsole: Bool { options["dbname"] == "pgbouncer" }
+
+    /// Where the string points, safe to show: `host:port/dbname user=…`, never the password.
+    public var redacted: String {
+        let host = options["host"] ?? options["hostaddr"] ?? "localhost"
+        let port = options["port"] ?? "5432"
+        var text = "\(host):\(port)/\(options["dbname"] ?? options["user"] ?? "")"
+        if let user = options["user"] { text += " user=\(user)" }
+        return text
+    }
+
+    /// Removes every secret this string carries (its password, and the whole raw string) from
+    /// `message`, so that a libpq error can be logged or returned safely.
+    public func redact(_ message: String) -> String {
+        var text = message
+        if !raw.isEmpty { text = text.replacingAll(raw, with: "<dsn>") }
+        if let password, !password.isEmpty { text = text.replacingAll(password, with: "<redacted>") }
+        return text
+    }
+
+    /// libpq's parse errors quote fragments of the input (`missing "=" after "s3cret" …`); a
+    /// fragment may be part of a password, so drop every quoted part.
+    static func withoutQuotedFragments(_ message: String) -> String {
+        var result = ""
+        var inQuotes = false
+        for character in message {
+            if character == "\"" {
+                if !inQuotes { result += "\"…\"" }
+                inQuotes.toggle()
+            } else if !inQuotes {
+                result.append(character)
+            }
+        }
+        return result.trimmingTrailingWhitespace()
+    }
+}
+
+extension String {
+    /// Every occurrence of `target` replaced; plain substring search (Foundation-free).
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var result = ""
+        var rest = self[...]
+        while let range = rest.firstRange(of: target) {
+            result += rest[..<range.lowerBound]
+            result += replacement
+            rest = rest[range.upperBound...]
+        }
+        result += rest
+        return result
+    }
+
+    func trimmingTrailingWhitespace() -> String {
+        var text = self
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        return text
+    }
+}

@@ -1,0 +1,80 @@
+import Exporter
+
+/// The command line and environment turned into checked settings. Every error names the flag
+/// (and its environment variable) or the config file line, and never repeats a DSN.
+struct StartupSettings {
+    let configuration: ExporterConfiguration
+    let listenAddress: ListenAddress
+    let telemetryPath: String
+    let maxRequests: Int
+
+    init(_ command: PgstackExporterCommand) throws {
+        guard let address = ListenAddress(command.listenAddress) else {
+            throw ConfigurationError(field: "--web.listen-address (PGSTACK_WEB_LISTEN_ADDRESS)", problem: "\"\(command.listenAddress)\" is not host:port")
+        }
+        listenAddress = address
+        guard command.telemetryPath.hasPrefix("/"), command.telemetryPath.count > 1 else {
+            throw ConfigurationError(field: "--web.telemetry-path (PGSTACK_WEB_TELEMETRY_PATH)", problem: "must start with / and not be / alone")
+        }
+        telemetryPath = command.telemetryPath
+        maxRequests = try Self.positive(command.maxRequests, field: "--web.max-requests (PGSTACK_WEB_MAX_REQUESTS)")
+
+        var limits = TargetLimits()
+        limits.collectorTimeout = try Self.duration(command.collectorTimeout, field: "--collector.timeout (PGSTACK_COLLECTOR_TIMEOUT)")
+        limits.connectTimeout = try Self.duration(command.connectTimeout, field: "--target.connect-timeout (PGSTACK_TARGET_CONNECT_TIMEOUT)")
+        limits.maxConnections = try Self.positive(command.maxConnections, field: "--target.max-connections (PGSTACK_TARGET_MAX_CONNECTIONS)")
+
+        var base = ExporterConfiguration(targets: [])
+        base.defaultScrapeTimeout = try Self.duration(command.scrapeTimeout, field: "--scrape.timeout (PGSTACK_SCRAPE_TIMEOUT)")
+        base.scrapeTimeoutOffset = try Self.duration(command.scrapeTimeoutOffset, field: "--scrape.timeout-offset (PGSTACK_SCRAPE_TIMEOUT_OFFSET)")
+
+        // DSNs are secrets: read from the environment here, never as a flag's default (which
+        // --help would print).
+        let dsn = command.dsn ?? environment("DATA_SOURCE_NAME")
+        let pgbouncerDSN = command.pgbouncerDSN ?? environment("PGBOUNCER_DSN")
+        if let file = command.configFile ?? environment("PGSTACK_CONFIG_FILE") {
+            if dsn != nil || pgbouncerDSN != nil {
+                throw ConfigurationError(
+                    field: "--config.file", problem: "give targets either in the file or with DATA_SOURCE_NAME/PGBOUNCER_DSN (--dsn/--pgbouncer-dsn), not both")
+            }
+            configuration = try ConfigurationFile.load(path: file, base: base, baseLimits: limits)
+            return
+        }
+        var targets: [TargetConfiguration] = []
+        if let dsn {
+            targets.append(try Self.target("postgres", .postgres, dsn, field: "--dsn (DATA_SOURCE_NAME)", limits: limits))
+        }
+        if let pgbouncerDSN {
+            targets.append(try Self.target("pgbouncer", .pgbouncer, pgbouncerDSN, field: "--pgbouncer-dsn (PGBOUNCER_DSN)", limits: limits))
+        }
+        guard !targets.isEmpty else {
+            throw ConfigurationError(
+                field: "targets", problem: "none given: set DATA_SOURCE_NAME (--dsn), PGBOUNCER_DSN (--pgbouncer-dsn) or --config.file")
+        }
+        base.targets = targets
+        configuration = base
+    }
+
+    private static func target(_ name: String, _ kind: ServerInfo.Kind, _ dsn: String, field: String, limits: TargetLimits) throws -> TargetConfiguration {
+        do {
+            let connectionString = try TargetConnectionString.make(dsn, kind: kind)
+            return TargetConfiguration(name: name, kind: kind, connectionString: connectionString, limits: limits)
+        } catch {
+            throw ConfigurationError(field: field, problem: error.message)
+        }
+    }
+
+    private static func duration(_ text: String, field: String) throws -> Duration {
+        guard let duration = DurationText.parse(text), duration > .zero else {
+            throw ConfigurationError(field: field, problem: "\"\(text)\" is not a duration (write e.g. 500ms, 5s, 1m)")
+        }
+        return duration
+    }
+
+    private static func positive(_ text: String, field: String) throws -> Int {
+        guard let value = Int(text), value > 0 else {
+            throw ConfigurationError(field: field, problem: "\"\(text)\" is not a positive whole number")
+        }
+        return value
+    }
+}
