@@ -1,0 +1,99 @@
+import Foundation
+import Subprocess
+import SystemPackage
+
+/// The real `pgstack_exporter` binary, started for a test on a free loopback port with its
+/// log (standard error) in a file, and stopped with SIGTERM.
+public final class ExporterProcess: Sendable {
+    public let port: Int
+    public let logPath: String
+    private let run: Task<TerminationStatus?, any Error>
+
+    private init(port: Int, logPath: String, run: Task<TerminationStatus?, any Error>) {
+        self.port = port
+        self.logPath = logPath
+        self.run = run
+    }
+
+    /// The binary built beside the test bundle.
+    public static var binaryPath: String {
+        let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: testBinary).deletingLastPathComponent().appendingPathComponent("pgstack_exporter").path
+    }
+
+    /// Starts the exporter with `arguments` (a listen address on port 0 is added) and
+    /// `environment`, and waits until it listens.
+    public static func start(_ arguments: [String], environment: [String: String] = [:]) async throws -> ExporterProcess {
+        let logPath = NSTemporaryDirectory() + "pgstack-exporter-\(UUID().uuidString).log"
+        let log = try FileDescriptor.open(FilePath(logPath), .writeOnly, options: [.create, .truncate], permissions: .ownerReadWrite)
+        var platform = PlatformOptions()
+        platform.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(10))]
+        var updates: [Environment.Key: String?] = [:]
+        for (key, value) in environment { updates[Environment.Key(rawValue: key)!] = value }
+        let binary = binaryPath
+        let run = Task {
+            let result = try await Subprocess.run(
+                .path(FilePath(binary)),
+                arguments: Arguments(arguments + ["--web.listen-address", "127.0.0.1:0"]),
+                environment: .inherit.updating(updates),
+                platformOptions: platform,
+                output: .discarded,
+                error: .fileDescriptor(log, closeAfterSpawningProcess: true))
+            return result.terminationStatus as TerminationStatus?
+        }
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(30)
+        while clock.now < giveUp {
+            let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            if let port = listeningPort(in: text) {
+                return ExporterProcess(port: port, logPath: logPath, run: run)
+            }
+            if run.isCancelled { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        run.cancel()
+        throw ExporterDidNotStart(log: (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
+    }
+
+    private static func listeningPort(in log: String) -> Int? {
+        guard let range = log.range(of: "listening on 127.0.0.1:") else { return nil }
+        return Int(log[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// GETs `path` from the exporter.
+    public func get(_ path: String, headers: [String: String] = [:], decompress: Bool = true) async throws -> HTTPResponse {
+        try await HTTP.get(baseURL + path, headers: headers, decompress: decompress)
+    }
+
+    /// Scrapes `/metrics` and parses it.
+    public func scrape(headers: [String: String] = [:]) async throws -> Exposition {
+        let response = try await get("/metrics", headers: headers)
+        guard response.status == 200 else { throw UnexpectedStatus(status: response.status, body: response.text) }
+        return try Exposition(response.text)
+    }
+
+    /// What the exporter has logged so far.
+    public var log: String {
+        (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+    }
+
+    /// Sends SIGTERM, waits for the exit, and returns the exit status.
+    @discardableResult
+    public func stop() async -> TerminationStatus? {
+        run.cancel()
+        return try? await run.value
+    }
+}
+
+public struct ExporterDidNotStart: Error, CustomStringConvertible {
+    public let log: String
+    public var description: String { "the exporter did not start listening; its log:\n\(log)" }
+}
+
+public struct UnexpectedStatus: Error, CustomStringConvertible {
+    public let status: Int
+    public let body: String
+    public var description: String { "HTTP \(status): \(body)" }
+}
