@@ -90,7 +90,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ExporterTests",
-            dependencies: ["Exporter", "Collectors", "Exposition", "PostgresClient", "TestSupport"],
+            dependencies: [
+                "Exporter", "Collectors", "Exposition", "PostgresClient", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -103,24 +103,34 @@ actor TargetScraper {
         }
     }
 
-    /// Counts and logs an outcome; a repeated identical failure is logged at debug level only.
+    /// Counts and logs an outcome. A failure is logged when it starts or changes, and a
+    /// failure that repeats every scrape only at debug level; a target that cannot be reached
+    /// is one log line, not one per collector.
     private func note(_ outcome: CollectorOutcome) {
         let name = outcome.collector
         guard let error = outcome.error else {
+            if lastLoggedError.removeValue(forKey: Self.connectionKey) != nil {
+                logger.info("target reachable again")
+            }
             if lastLoggedError.removeValue(forKey: name) != nil {
                 logger.info("collector recovered", metadata: ["collector": .string(name)])
             }
             return
         }
         errorTotals[name, default: 0] += 1
-        let metadata: Logger.Metadata = ["collector": .string(name), "error": .string(error.description)]
-        if lastLoggedError[name] == error.description {
-            logger.debug("collector failed again", metadata: metadata)
+        let unreachable = error.kind == .connectionFailed
+        let key = unreachable ? Self.connectionKey : name
+        var metadata: Logger.Metadata = ["error": .string(error.description)]
+        if !unreachable { metadata["collector"] = .string(name) }
+        if lastLoggedError[key] == error.description {
+            logger.debug(unreachable ? "target still unreachable" : "collector failed again", metadata: metadata)
         } else {
-            lastLoggedError[name] = error.description
-            logger.warning("collector failed", metadata: metadata)
+            lastLoggedError[key] = error.description
+            logger.warning(unreachable ? "target unreachable" : "collector failed", metadata: metadata)
         }
     }
+
+    private static let connectionKey = "(connection)"
 }
 
 /// What one scrape of one target returned.

@@ -68,10 +68,10 @@ public final class ExporterProcess: Sendable {
     }
 
     /// Scrapes `/metrics` and parses it.
-    public func scrape(headers: [String: String] = [:]) async throws -> Exposition {
+    public func scrape(headers: [String: String] = [:]) async throws -> ScrapeText {
         let response = try await get("/metrics", headers: headers)
         guard response.status == 200 else { throw UnexpectedStatus(status: response.status, body: response.text) }
-        return try Exposition(response.text)
+        return try ScrapeText(response.text)
     }
 
     /// What the exporter has logged so far.

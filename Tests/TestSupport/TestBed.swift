@@ -42,6 +42,11 @@ public struct TestBed: Sendable {
         dsn + " application_name=\(name)"
     }
 
+    /// The primary's monitoring DSN with another password.
+    public func primaryDSN(password: String) -> String {
+        primaryDSN.replacingOccurrences(of: "password=\(monitorPassword)", with: "password=\(password)")
+    }
+
     /// Stops one server (`primary`, `replica` or `pgbouncer`).
     public func stop(_ server: String) async throws {
         try await Command.check(script, ["stop", server])

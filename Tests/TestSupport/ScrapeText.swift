@@ -1,5 +1,5 @@
 /// A parsed text-format scrape, to look samples up by name and labels.
-public struct Exposition: Sendable {
+public struct ScrapeText: Sendable {
     public struct Sample: Sendable {
         public let name: String
         public let labels: [String: String]

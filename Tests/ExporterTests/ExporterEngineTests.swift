@@ -1,0 +1,91 @@
+import Exporter
+import Foundation
+import Logging
+import PostgresClient
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The scrape engine in-process, against the real test bed.
+@Suite struct ExporterEngineTests {
+    let bed: TestBed
+
+    init() throws {
+        bed = try TestBed.current()
+    }
+
+    private func exporter(_ targets: [(String, ServerInfo.Kind, String)], limits: TargetLimits = TargetLimits()) throws -> Exporter {
+        let configured = try targets.map { name, kind, dsn in
+            TargetConfiguration(name: name, kind: kind, connectionString: try ConnectionString(dsn), limits: limits)
+        }
+        return Exporter(configuration: ExporterConfiguration(targets: configured), logger: .init(label: "test"))
+    }
+
+    private func scrape(_ exporter: Exporter, budget: Duration = .seconds(5)) async throws -> ScrapeText {
+        try ScrapeText(String(decoding: await exporter.scrape(budget: budget), as: UTF8.self))
+    }
+
+    @Test func everyTargetIsScrapedAndLabelled() async throws {
+        let exporter = try exporter([("primary", .postgres, bed.primaryDSN), ("bouncer", .pgbouncer, bed.pgbouncerDSN)])
+        defer { Task { await exporter.shutdown() } }
+        let scrape = try await scrape(exporter)
+        #expect(scrape.value("pg_up", ["target": "primary"]) == 1)
+        #expect(scrape.value("pgbouncer_up", ["target": "bouncer"]) == 1)
+        #expect(scrape.value("pg_replication_is_replica", ["target": "primary"]) == 0)
+        #expect(scrape.value("pg_settings_max_connections", ["target": "primary"]) == 100)
+        #expect(scrape.samples("pg_stat_activity_count", ["target": "primary", "datname": "postgres"]).count >= 6)
+        #expect(scrape.samples("pgbouncer_version_info", ["target": "bouncer"]).first?.labels["version"]?.hasPrefix("PgBouncer 1.") == true)
+        for sample in scrape.samples("pgstack_exporter_collector_success") {
+            #expect(sample.value == 1, "\(sample.labels)")
+        }
+    }
+
+    /// A server that accepts TCP connections but never answers: connecting hangs until
+    /// libpq's connect_timeout (2 s at least), longer than the scrape's budget.
+    @Test func aTargetThatHangsYieldsUpZeroWithinTheBudget() async throws {
+        let (socket, port) = try listenWithoutAnswering()
+        defer { close(socket) }
+        let exporter = try exporter([("silent", .postgres, "host=127.0.0.1 port=\(port) dbname=postgres user=x connect_timeout=10")])
+        defer { Task { await exporter.shutdown() } }
+        let started = ContinuousClock.now
+        let scrape = try await scrape(exporter, budget: .milliseconds(800))
+        let took = ContinuousClock.now - started
+        #expect(took < .milliseconds(1500), "scrape took \(took)")
+        #expect(scrape.value("pg_up", ["target": "silent"]) == 0)
+        #expect(scrape.value("pgstack_exporter_collector_success", ["target": "silent", "collector": "server"]) == 0)
+    }
+
+    @Test func concurrentScrapesShareOneCollectionAndOneConnection() async throws {
+        let applicationName = "pgstack_engine_\(UInt32.random(in: 0...UInt32.max))"
+        let exporter = try exporter([("primary", .postgres, TestBed.withApplicationName(bed.primaryDSN, applicationName))])
+        defer { Task { await exporter.shutdown() } }
+        let admin = try await Connection.connect(to: try ConnectionString(bed.primaryAdminDSN), on: BlockingPool(threadCount: 1))
+        let results = await withTaskGroup(of: Double?.self) { group in
+            for _ in 0..<50 {
+                group.addTask { try? ScrapeText(String(decoding: await exporter.scrape(budget: .seconds(5)), as: UTF8.self)).value("pg_up") }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 50)
+        #expect(results.allSatisfy { $0 == 1 })
+        let sessions = try admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(applicationName)'")
+        #expect(sessions.rows == [["1"]])
+    }
+}
+
+/// Opens a loopback TCP socket that listens but never accepts, so a client's handshake
+/// completes in the kernel and then nothing is ever said.
+func listenWithoutAnswering() throws -> (Int32, Int) {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
+    guard bound == 0, listen(descriptor, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+    return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
+}
