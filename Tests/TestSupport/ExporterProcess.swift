@@ -79,11 +79,13 @@ public final class ExporterProcess: Sendable {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
     }
 
-    /// Sends SIGTERM, waits for the exit, and returns the exit status.
+    /// Sends SIGTERM, waits for the exit, and returns the exit code (`nil` if a signal or
+    /// the teardown's SIGKILL ended it).
     @discardableResult
-    public func stop() async -> TerminationStatus? {
+    public func stop() async -> Int32? {
         run.cancel()
-        return try? await run.value
+        guard case .exited(let code)? = try? await run.value else { return nil }
+        return code
     }
 }
 

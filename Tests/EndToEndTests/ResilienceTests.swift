@@ -1,0 +1,141 @@
+import Foundation
+import PostgresClient
+import Testing
+import TestSupport
+
+/// What an operator sees when things go wrong: a server down, a wrong password, a bad flag,
+/// a storm of scrapes.
+@Suite struct ResilienceTests {
+    let bed: TestBed
+
+    init() throws {
+        bed = try TestBed.current()
+    }
+
+    @Test func thePrimaryGoingDownGivesUpZeroInTimeAndComingBackGivesACompleteScrape() async throws {
+        let exporter = try await ExporterProcess.start([], environment: ["DATA_SOURCE_NAME": bed.primaryDSN])
+        defer { Task { await exporter.stop() } }
+        #expect(try await exporter.scrape().value("pg_up") == 1)
+
+        try await bed.stop("primary")
+        do {
+            let started = ContinuousClock.now
+            let response = try await exporter.get("/metrics", headers: ["X-Prometheus-Scrape-Timeout-Seconds": "3"])
+            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(response.status == 200)
+            let down = try ScrapeText(response.text)
+            #expect(down.value("pg_up", ["target": "postgres"]) == 0)
+            #expect(down.value("pgstack_exporter_collector_success", ["collector": "connections"]) == 0)
+            #expect((down.value("pgstack_exporter_collector_errors_total", ["collector": "connections"]) ?? 0) >= 1)
+        } catch {
+            try await bed.start("primary")
+            throw error
+        }
+        try await bed.start("primary")
+
+        let back = try await exporter.scrape()
+        #expect(back.value("pg_up", ["target": "postgres"]) == 1)
+        for sample in back.samples("pgstack_exporter_collector_success") {
+            #expect(sample.value == 1, "\(sample.labels)")
+        }
+        #expect(!back.samples("pg_stat_activity_count").isEmpty)
+        #expect(exporter.log.contains("target unreachable"))
+    }
+
+    @Test func fiftyConcurrentScrapesNeverHoldMoreThanTheConfiguredConnection() async throws {
+        let applicationName = "pgstack_e2e_\(UInt32.random(in: 0...UInt32.max))"
+        let exporter = try await ExporterProcess.start(
+            ["--target.max-connections", "1", "--web.max-requests", "100"],
+            environment: ["DATA_SOURCE_NAME": TestBed.withApplicationName(bed.primaryDSN, applicationName)])
+        defer { Task { await exporter.stop() } }
+
+        let pool = BlockingPool(threadCount: 1)
+        let admin = try await Connection.connect(to: try ConnectionString(bed.primaryAdminDSN), on: pool)
+        let countSQL = "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(applicationName)'"
+        let watching = Task {
+            var most = 0
+            while !Task.isCancelled {
+                let rows = try await admin.query(countSQL, timeout: .seconds(5), on: pool).rows
+                most = max(most, Int(rows.first?.first.flatMap { $0 } ?? "0") ?? 0)
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            return most
+        }
+        let statuses = try await withThrowingTaskGroup(of: (Int, Double?).self) { group in
+            for _ in 0..<50 {
+                group.addTask {
+                    let response = try await exporter.get("/metrics")
+                    return (response.status, try? ScrapeText(response.text).value("pg_up"))
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        watching.cancel()
+        let mostSessions = try await watching.value
+        #expect(statuses.count == 50)
+        #expect(statuses.allSatisfy { $0.0 == 200 && $0.1 == 1 })
+        #expect(mostSessions == 1, "the exporter held \(mostSessions) sessions at once")
+        let held = try await admin.query(countSQL, timeout: .seconds(5), on: pool).rows
+        #expect(held == [["1"]])
+    }
+
+    @Test(arguments: ["key=value", "URI"])
+    func aWrongPasswordIsReportedAndNeverLogged(form: String) async throws {
+        let secret = "N0t-The-Pa55word-\(UInt32.random(in: 0...UInt32.max))"
+        let dsn = form == "URI"
+            ? "postgresql://pgstack_monitor:\(secret)@127.0.0.1:\(bed.primaryPort)/postgres"
+            : bed.primaryDSN(password: secret)
+        let exporter = try await ExporterProcess.start(["--log.level", "debug"], environment: ["DATA_SOURCE_NAME": dsn])
+        let scrape = try await exporter.scrape()
+        _ = try await exporter.scrape()
+        await exporter.stop()
+        #expect(scrape.value("pg_up") == 0)
+        let log = exporter.log
+        #expect(log.contains("password authentication failed"))
+        #expect(!log.contains(secret))
+        #expect(!scrape.samples.contains { $0.labels.values.contains { $0.contains(secret) } })
+    }
+
+    @Test func aBadDSNStopsTheStartWithAClearErrorThatHidesTheSecret() async throws {
+        let output = try await Command.run(
+            ExporterProcess.binaryPath, ["--dsn", "host=127.0.0.1 password=Hunter2Secret bogus", "--web.listen-address", "127.0.0.1:0"])
+        #expect(output.exitCode != 0)
+        #expect(output.standardError.contains("--dsn"))
+        #expect(output.standardError.contains("invalid connection string"))
+        #expect(!output.standardError.contains("Hunter2Secret"))
+    }
+
+    @Test func configCheckNamesTheLineOfAMistake() async throws {
+        let file = NSTemporaryDirectory() + "pgstack-bad-\(UUID().uuidString).yml"
+        try "targets:\n  - name: primary\n    kind: postgress\n    dsn: \"host=127.0.0.1 password=Hunter2Secret\"\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let bad = try await Command.run(ExporterProcess.binaryPath, ["--config.file", file, "--config.check"])
+        #expect(bad.exitCode != 0)
+        #expect(bad.standardError.contains("\(file):3: targets[0].kind"))
+        #expect(!bad.standardError.contains("Hunter2Secret"))
+
+        try "targets:\n  - name: primary\n    kind: postgres\n    dsn: \"\(bed.primaryDSN)\"\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let good = try await Command.run(ExporterProcess.binaryPath, ["--config.file", file, "--config.check"])
+        #expect(good.exitCode == 0)
+        #expect(good.text.contains("primary (postgres)"))
+        #expect(!good.text.contains(bed.monitorPassword))
+    }
+
+    @Test func aPgBouncerThatIsDownAtStartIsReportedNotFatal() async throws {
+        let exporter = try await ExporterProcess.start([], environment: [
+            "PGBOUNCER_DSN": "host=127.0.0.1 port=1 dbname=pgbouncer user=pgstack_monitor",
+            "DATA_SOURCE_NAME": bed.primaryDSN,
+        ])
+        defer { Task { await exporter.stop() } }
+        let scrape = try await exporter.scrape()
+        #expect(scrape.value("pgbouncer_up", ["target": "pgbouncer"]) == 0)
+        #expect(scrape.value("pg_up", ["target": "postgres"]) == 1)
+    }
+
+    @Test func sigtermStopsTheExporterCleanly() async throws {
+        let exporter = try await ExporterProcess.start([], environment: ["DATA_SOURCE_NAME": bed.primaryDSN])
+        _ = try await exporter.scrape()
+        let status = await exporter.stop()
+        #expect(status == 0)
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The real binary, scraped over HTTP the way Prometheus scrapes it.
+@Suite struct ScrapeOverHTTPTests {
+    let bed: TestBed
+
+    init() throws {
+        bed = try TestBed.current()
+    }
+
+    /// Complaints `promtool check metrics` makes about names kept for drop-in compatibility
+    /// with postgres_exporter (README, "Metric names").
+    static let acceptedPromtoolComplaints: Set<String> = [
+        "pg_stat_activity_count non-histogram and non-summary metrics should not have \"_count\" suffix",
+    ]
+
+    private func startOnWholeBed() async throws -> ExporterProcess {
+        let file = NSTemporaryDirectory() + "pgstack-e2e-\(UUID().uuidString).yml"
+        try """
+            targets:
+              - {name: primary, kind: postgres, dsn: "\(bed.primaryDSN)"}
+              - {name: replica, kind: postgres, dsn: "\(bed.replicaDSN)"}
+              - {name: pgbouncer, kind: pgbouncer, dsn: "\(bed.pgbouncerDSN)"}
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        return try await ExporterProcess.start(["--config.file", file])
+    }
+
+    @Test func aFullScrapeOfTheBedIsCompleteAndPassesPromtool() async throws {
+        let exporter = try await startOnWholeBed()
+        defer { Task { await exporter.stop() } }
+        let response = try await exporter.get("/metrics")
+        #expect(response.status == 200)
+        #expect(response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
+        let scrape = try ScrapeText(response.text)
+        #expect(scrape.value("pg_up", ["target": "primary"]) == 1)
+        #expect(scrape.value("pg_up", ["target": "replica"]) == 1)
+        #expect(scrape.value("pgbouncer_up", ["target": "pgbouncer"]) == 1)
+        #expect(scrape.value("pg_replication_is_replica", ["target": "replica"]) == 1)
+        #expect(scrape.value("pg_replication_is_replica", ["target": "primary"]) == 0)
+        #expect(scrape.samples("pgbouncer_version_info").count == 1)
+        #expect(scrape.value("pgstack_exporter_build_info") == 1)
+        #expect((scrape.value("process_resident_memory_bytes") ?? 0) > 1_000_000)
+        for sample in scrape.samples("pgstack_exporter_collector_success") {
+            #expect(sample.value == 1, "\(sample.labels)")
+        }
+        for name in Set(scrape.samples.map(\.name)) {
+            #expect(scrape.types[name] != nil, "\(name) has no TYPE")
+            #expect(scrape.helps[name]?.isEmpty == false, "\(name) has no HELP")
+        }
+
+        let promtool = try await Command.run("promtool", ["check", "metrics"], input: response.text)
+        let complaints = (promtool.text + promtool.standardError).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        let unexpected = complaints.filter { !Self.acceptedPromtoolComplaints.contains($0) }
+        #expect(unexpected.isEmpty, "promtool: \(unexpected)")
+    }
+
+    @Test func gzipIsServedWhenAskedAndTheOtherPagesAnswer() async throws {
+        let exporter = try await startOnWholeBed()
+        defer { Task { await exporter.stop() } }
+        let compressed = try await exporter.get("/metrics", headers: ["Accept-Encoding": "gzip"], decompress: false)
+        #expect(compressed.status == 200)
+        #expect(compressed.headers["content-encoding"] == "gzip")
+        let file = NSTemporaryDirectory() + "pgstack-\(UUID().uuidString).gz"
+        try Data(compressed.body).write(to: URL(fileURLWithPath: file))
+        let text = try await Command.check("gzip", ["-dc", file]).text
+        #expect(try ScrapeText(text).value("pg_up", ["target": "primary"]) == 1)
+
+        let refused = try await exporter.get("/metrics", headers: ["Accept-Encoding": "gzip;q=0, identity"], decompress: false)
+        #expect(refused.headers["content-encoding"] == nil)
+
+        let landing = try await exporter.get("/")
+        #expect(landing.status == 200)
+        #expect(landing.text.contains("primary (postgres)"))
+        #expect(!landing.text.contains(bed.monitorPassword))
+        #expect(!landing.text.contains("127.0.0.1"))
+        #expect(try await exporter.get("/healthz").text == "ok\n")
+        #expect(try await exporter.get("/no/such/page").status == 404)
+    }
+
+    @Test func idleInTransactionSessionsAreCountedAndAged() async throws {
+        let exporter = try await ExporterProcess.start([], environment: ["DATA_SOURCE_NAME": bed.primaryDSN])
+        defer { Task { await exporter.stop() } }
+        let labels = ["datname": "postgres", "state": "idle in transaction"]
+        let before = try await exporter.scrape().value("pg_stat_activity_count", labels) ?? -1
+
+        let sessions = try await IdleTransactions.open(3, dsn: bed.primaryAdminDSN)
+        try await Task.sleep(for: .milliseconds(1200))
+        let during = try await exporter.scrape()
+        #expect(during.value("pg_stat_activity_count", labels) == before + 3)
+        #expect((during.value("pg_stat_activity_max_tx_duration", labels) ?? 0) >= 1)
+
+        await sessions.close()
+        let after = try await exporter.scrape()
+        #expect(after.value("pg_stat_activity_count", labels) == before)
+    }
+}
