@@ -20,7 +20,7 @@ public struct QueryCollector: Collector {
 
     public var metrics: [MetricDescription] {
         queries.flatMap { query in
-            query.metrics.map { MetricDescription(name: $0.name, type: $0.type, help: $0.help, labels: query.labels) }
+            query.metrics.map { MetricDescription(name: $0.name, type: $0.type, help: $0.help, labels: query.labels + $0.infoLabels) }
         }
     }
 

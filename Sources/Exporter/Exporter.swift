@@ -56,8 +56,8 @@ public final class Exporter: Sendable {
             return total
         }
         set.add(SelfMetrics.families(for: scrapes))
-        set.add(SelfMetrics.droppedSeries(total))
-        set.add(SelfMetrics.buildInfo())
+        set.add(SelfMetrics.droppedSeriesFamily(total))
+        set.add(SelfMetrics.buildInfoFamily())
         set.add(ProcessMetrics.families())
         return TextEncoder.encode(set.families)
     }

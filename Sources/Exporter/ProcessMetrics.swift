@@ -1,3 +1,4 @@
+import Collectors
 import Exposition
 #if canImport(Glibc)
 import Glibc
@@ -5,30 +6,43 @@ import Glibc
 
 /// The standard `process_*` metrics, read from `/proc/self` (Linux).
 enum ProcessMetrics {
+    static let cpu = MetricDescription(name: "process_cpu_seconds_total", type: .counter, help: "Total user and system CPU time spent in seconds.", labels: [])
+    static let resident = MetricDescription(name: "process_resident_memory_bytes", type: .gauge, help: "Resident memory size in bytes.", labels: [])
+    static let virtual = MetricDescription(name: "process_virtual_memory_bytes", type: .gauge, help: "Virtual memory size in bytes.", labels: [])
+    static let openFDs = MetricDescription(name: "process_open_fds", type: .gauge, help: "Number of open file descriptors.", labels: [])
+    static let maxFDs = MetricDescription(name: "process_max_fds", type: .gauge, help: "Maximum number of open file descriptors.", labels: [])
+    static let startTime = MetricDescription(
+        name: "process_start_time_seconds", type: .gauge, help: "Start time of the process since unix epoch in seconds.", labels: [])
+    static let threads = MetricDescription(name: "process_threads", type: .gauge, help: "Number of OS threads in the process.", labels: [])
+
+    /// Every process metric, for the docs.
+    static let all = [cpu, resident, virtual, openFDs, maxFDs, startTime, threads]
+
     static func families() -> [MetricFamily] {
         #if os(Linux)
         guard let stat = readFile("/proc/self/stat"), let fieldsStart = stat.lastIndex(of: ")") else { return [] }
-        // Fields after "(comm)": state is field 3; utime 14, stime 15, starttime 22, vsize 23, rss 24.
+        // Fields after "(comm)" start at field 3 (state); see proc(5) for the numbering.
         let fields = stat[stat.index(after: fieldsStart)...].split(separator: " ")
         func field(_ number: Int) -> Double { Double(fields[number - 3]) ?? 0 }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         let pageSize = Double(sysconf(Int32(_SC_PAGESIZE)))
-        var families: [MetricFamily] = [
-            .counter("process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.",
-                     samples: [Sample(value: (field(14) + field(15)) / ticks)]),
-            .gauge("process_resident_memory_bytes", help: "Resident memory size in bytes.", samples: [Sample(value: field(24) * pageSize)]),
-            .gauge("process_virtual_memory_bytes", help: "Virtual memory size in bytes.", samples: [Sample(value: field(23))]),
-            .gauge("process_open_fds", help: "Number of open file descriptors.", samples: [Sample(value: Double(openFileDescriptors()))]),
+        func one(_ description: MetricDescription, _ value: Double) -> MetricFamily {
+            MetricFamily(description, samples: [Sample(value: value)])
+        }
+        var families = [
+            one(cpu, (field(14) + field(15)) / ticks),
+            one(resident, field(24) * pageSize),
+            one(virtual, field(23)),
+            one(openFDs, Double(openFileDescriptors())),
+            one(threads, field(20)),
         ]
         var limit = rlimit()
         if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
-            families.append(.gauge("process_max_fds", help: "Maximum number of open file descriptors.", samples: [Sample(value: Double(limit.rlim_cur))]))
+            families.append(one(maxFDs, Double(limit.rlim_cur)))
         }
         if let bootTime = bootTimeSeconds() {
-            families.append(.gauge("process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.",
-                                   samples: [Sample(value: bootTime + field(22) / ticks)]))
+            families.append(one(startTime, bootTime + field(22) / ticks))
         }
-        families.append(.gauge("process_threads", help: "Number of OS threads in the process.", samples: [Sample(value: field(20))]))
         return families
         #else
         return []

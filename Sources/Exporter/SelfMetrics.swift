@@ -3,25 +3,48 @@ import Exposition
 
 /// The exporter's metrics about its own scrape of each target.
 enum SelfMetrics {
+    static let pgUp = MetricDescription(
+        name: "pg_up", type: .gauge, help: "1 if the PostgreSQL target answered this scrape, 0 if it could not be reached.",
+        labels: ["target"])
+    static let pgbouncerUp = MetricDescription(
+        name: "pgbouncer_up", type: .gauge, help: "1 if the PgBouncer admin console answered this scrape, 0 if it could not be reached.",
+        labels: ["target"])
+    static let collectorSuccess = MetricDescription(
+        name: "pgstack_exporter_collector_success", type: .gauge,
+        help: "1 if the collector finished without error in this scrape, 0 if it failed or did not finish by the deadline.",
+        labels: ["target", "collector"])
+    static let collectorDuration = MetricDescription(
+        name: "pgstack_exporter_collector_duration_seconds", type: .gauge,
+        help: "How long the collector took in this scrape, in seconds.", labels: ["target", "collector"])
+    static let collectorErrors = MetricDescription(
+        name: "pgstack_exporter_collector_errors_total", type: .counter,
+        help: "Collections in which the collector failed or timed out, since the exporter started.", labels: ["target", "collector"])
+    static let scrapeDuration = MetricDescription(
+        name: "pgstack_exporter_scrape_duration_seconds", type: .gauge,
+        help: "How long the collection of the target took (up to the scrape deadline), in seconds.", labels: ["target"])
+    static let targetConnections = MetricDescription(
+        name: "pgstack_exporter_target_connections", type: .gauge,
+        help: "Connections the exporter holds open to the target.", labels: ["target"])
+    static let droppedSeries = MetricDescription(
+        name: "pgstack_exporter_dropped_series_total", type: .counter,
+        help: "Series dropped from scrapes because they repeated another series' name and labels, since the exporter started.",
+        labels: [])
+    static let buildInfo = MetricDescription(
+        name: "pgstack_exporter_build_info", type: .gauge, help: "The exporter's version; value 1.", labels: ["version"])
+
+    /// Every self metric, for the docs.
+    static let all = [pgUp, pgbouncerUp, collectorSuccess, collectorDuration, collectorErrors, scrapeDuration, targetConnections, droppedSeries, buildInfo]
+
     /// `pg_up`/`pgbouncer_up`, per-collector success, duration and errors, scrape duration and
     /// open connections, for every target scraped.
     static func families(for scrapes: [TargetScrape]) -> [MetricFamily] {
-        var pgUp = MetricFamily.gauge("pg_up", help: "1 if the PostgreSQL target answered this scrape, 0 if it could not be reached.")
-        var bouncerUp = MetricFamily.gauge("pgbouncer_up", help: "1 if the PgBouncer admin console answered this scrape, 0 if it could not be reached.")
-        var success = MetricFamily.gauge(
-            "pgstack_exporter_collector_success",
-            help: "1 if the collector finished without error in this scrape, 0 if it failed or did not finish by the deadline.")
-        var duration = MetricFamily.gauge(
-            "pgstack_exporter_collector_duration_seconds", help: "How long the collector took in this scrape, in seconds.")
-        var errors = MetricFamily.counter(
-            "pgstack_exporter_collector_errors_total",
-            help: "Collections in which the collector failed or timed out, since the exporter started.")
-        var scrapeDuration = MetricFamily.gauge(
-            "pgstack_exporter_scrape_duration_seconds",
-            help: "How long the collection of the target took (up to the scrape deadline), in seconds.")
-        var connections = MetricFamily.gauge(
-            "pgstack_exporter_target_connections", help: "Connections the exporter holds open to the target.")
-
+        var pgUp = MetricFamily(pgUp)
+        var bouncerUp = MetricFamily(pgbouncerUp)
+        var success = MetricFamily(collectorSuccess)
+        var duration = MetricFamily(collectorDuration)
+        var errors = MetricFamily(collectorErrors)
+        var scrapeDuration = MetricFamily(scrapeDuration)
+        var connections = MetricFamily(targetConnections)
         for scrape in scrapes {
             let target = Label("target", scrape.target.name)
             switch scrape.target.kind {
@@ -43,18 +66,20 @@ enum SelfMetrics {
     }
 
     /// `pgstack_exporter_build_info`.
-    static func buildInfo() -> MetricFamily {
-        .gauge(
-            "pgstack_exporter_build_info", help: "The exporter's version; value 1.",
-            samples: [Sample(labels: [Label("version", BuildInfo.version)], value: 1)])
+    static func buildInfoFamily() -> MetricFamily {
+        MetricFamily(buildInfo, samples: [Sample(labels: [Label("version", BuildInfo.version)], value: 1)])
     }
 
     /// `pgstack_exporter_dropped_series_total`.
-    static func droppedSeries(_ total: Int) -> MetricFamily {
-        .counter(
-            "pgstack_exporter_dropped_series_total",
-            help: "Series dropped from scrapes because they repeated another series' name and labels, since the exporter started.",
-            samples: [Sample(value: Double(total))])
+    static func droppedSeriesFamily(_ total: Int) -> MetricFamily {
+        MetricFamily(droppedSeries, samples: [Sample(value: Double(total))])
+    }
+}
+
+extension MetricFamily {
+    /// An empty family (or one with `samples`) for a described metric.
+    init(_ description: MetricDescription, samples: [Sample] = []) {
+        self.init(name: description.name, help: description.help, type: description.type, samples: samples)
     }
 }
 

@@ -1,0 +1,44 @@
+import Collectors
+import Exposition
+
+/// `docs/metrics.md`, rendered from the collectors' own definitions so that the document
+/// cannot drift from the code (a test compares the two).
+public enum MetricsDocument {
+    public static func markdown() -> String {
+        var text = """
+            # Metrics
+
+            Generated from the collector definitions (`Sources/Collectors`) and checked by a test:
+            run `PGSTACK_UPDATE_DOCS=1 swift test --filter MetricsDocumentTests` after changing a
+            metric. Every sample from a target also carries a `target` label (the target's name).
+
+            """
+        for kind in [ServerInfo.Kind.postgres, .pgbouncer] {
+            for collector in CollectorCatalog.all where collector.targetKind == kind {
+                text += "\n## \(kind == .postgres ? "PostgreSQL" : "PgBouncer") collector `\(collector.name)`\n\n"
+                text += collector.summary + "\n\n"
+                text += table(collector.metrics)
+            }
+        }
+        text += "\n## The exporter itself\n\nPer target and collector, on every scrape, whether the target answers or not.\n\n"
+        text += table(SelfMetrics.all)
+        text += "\n## Process\n\nThe exporter process, from `/proc/self`.\n\n"
+        text += table(ProcessMetrics.all)
+        return text
+    }
+
+    private static func table(_ metrics: [MetricDescription]) -> String {
+        var text = "| metric | type | labels | meaning |\n|---|---|---|---|\n"
+        for metric in metrics {
+            let labels = metric.labels.map { "`\($0)`" }.joined(separator: ", ")
+            text += "| `\(metric.name)` | \(metric.type.rawValue) | \(labels) | \(metric.help.replacingPipes()) |\n"
+        }
+        return text
+    }
+}
+
+extension String {
+    fileprivate func replacingPipes() -> String {
+        split(separator: "|", omittingEmptySubsequences: false).joined(separator: "\\|")
+    }
+}
