@@ -139,3 +139,25 @@ import TestSupport
         #expect(status == 0)
     }
 }
+
+@Suite struct RequestLimitTests {
+    /// Requests past `--web.max-requests` are refused at once rather than queued.
+    @Test func requestsPastTheLimitGet503() async throws {
+        let silent = try SilentServer()
+        defer { silent.close() }
+        let exporter = try await ExporterProcess.start(
+            ["--web.max-requests", "2", "--scrape.timeout", "2s"],
+            environment: ["DATA_SOURCE_NAME": "host=127.0.0.1 port=\(silent.port) dbname=postgres user=x"])
+        defer { Task { await exporter.stop() } }
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<8 {
+                group.addTask { try await exporter.get("/metrics").status }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses.filter { $0 == 200 }.count >= 1)
+        #expect(statuses.filter { $0 == 503 }.count >= 1)
+        #expect(statuses.allSatisfy { $0 == 200 || $0 == 503 })
+        #expect(try await exporter.get("/metrics").status == 200)
+    }
+}

@@ -4,9 +4,6 @@ import Logging
 import PostgresClient
 import Testing
 import TestSupport
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The scrape engine in-process, against the real test bed.
 @Suite struct ExporterEngineTests {
@@ -45,9 +42,9 @@ import Glibc
     /// A server that accepts TCP connections but never answers: connecting hangs until
     /// libpq's connect_timeout (2 s at least), longer than the scrape's budget.
     @Test func aTargetThatHangsYieldsUpZeroWithinTheBudget() async throws {
-        let (socket, port) = try listenWithoutAnswering()
-        defer { close(socket) }
-        let exporter = try exporter([("silent", .postgres, "host=127.0.0.1 port=\(port) dbname=postgres user=x connect_timeout=10")])
+        let silent = try SilentServer()
+        defer { silent.close() }
+        let exporter = try exporter([("silent", .postgres, "host=127.0.0.1 port=\(silent.port) dbname=postgres user=x connect_timeout=10")])
         defer { Task { await exporter.shutdown() } }
         let started = ContinuousClock.now
         let scrape = try await scrape(exporter, budget: .milliseconds(800))
@@ -73,19 +70,4 @@ import Glibc
         let sessions = try admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(applicationName)'")
         #expect(sessions.rows == [["1"]])
     }
-}
-
-/// Opens a loopback TCP socket that listens but never accepts, so a client's handshake
-/// completes in the kernel and then nothing is ever said.
-func listenWithoutAnswering() throws -> (Int32, Int) {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
-    guard bound == 0, listen(descriptor, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
-    return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
 }
