@@ -45,15 +45,8 @@ public let connectionsCollector = QueryCollector(
             ]),
         MetricQuery(
             [
-                SQLVariant("""
-                    SELECT current_setting('max_connections') AS max_connections,
-                           current_setting('superuser_reserved_connections') AS superuser_reserved_connections
-                    """),
-                SQLVariant(from: 160000, """
-                    SELECT current_setting('max_connections') AS max_connections,
-                           current_setting('superuser_reserved_connections') AS superuser_reserved_connections,
-                           current_setting('reserved_connections') AS reserved_connections
-                    """),
+                SQLVariant(limitsSQL),
+                SQLVariant(from: 160000, limitsSQL + ", current_setting('reserved_connections') AS reserved_connections"),
             ],
             metrics: [
                 ColumnMetric(
@@ -67,3 +60,9 @@ public let connectionsCollector = QueryCollector(
                     help: "Server setting reserved_connections (PostgreSQL 16+): slots kept for roles with pg_use_reserved_connections."),
             ]),
     ])
+
+/// The limits every supported version has; PostgreSQL 16 adds `reserved_connections`.
+private let limitsSQL = """
+    SELECT current_setting('max_connections') AS max_connections,
+           current_setting('superuser_reserved_connections') AS superuser_reserved_connections
+    """

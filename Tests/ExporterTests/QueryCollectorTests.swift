@@ -1,0 +1,48 @@
+import Collectors
+import Exposition
+import PostgresClient
+import Testing
+
+/// The declarative collector engine: SQL chosen by version, columns mapped by name.
+@Suite struct QueryCollectorTests {
+    @Test func theSQLIsChosenByServerVersion() throws {
+        let limits = try #require(connectionsCollector.queries.last)
+        #expect(limits.sql(forVersion: 150018)?.contains("reserved_connections AS reserved_connections") == false)
+        #expect(limits.sql(forVersion: 160000)?.contains("current_setting('reserved_connections')") == true)
+        #expect(limits.sql(forVersion: 180001)?.contains("current_setting('reserved_connections')") == true)
+        let newOnly = MetricQuery([SQLVariant(from: 170000, "SELECT 1")], metrics: [])
+        #expect(newOnly.sql(forVersion: 160004) == nil)
+    }
+
+    @Test func columnsAreMappedByNameWhateverTheirOrderAndExtras() {
+        let query = MetricQuery(
+            sql: "unused", labels: ["datname", "state"],
+            metrics: [
+                ColumnMetric("sessions", .gauge, column: "count", help: "h"),
+                ColumnMetric("oldest_seconds", .gauge, column: "age_ms", scale: 0.001, help: "h"),
+                ColumnMetric("added_in_v99", .gauge, column: "not_returned", help: "h"),
+                ColumnMetric("flag", .gauge, column: "enabled", help: "h"),
+            ])
+        let result = QueryResult(
+            columns: ["a_new_column", "enabled", "age_ms", "state", "count", "datname"],
+            rows: [
+                ["x", "t", "1500", "active", "3", "app"],
+                ["y", "f", nil, "idle", "7", nil],
+            ])
+        let families = query.families(from: result)
+        #expect(families.map(\.name) == ["sessions", "oldest_seconds", "flag"])
+        let sessions = families[0].samples
+        #expect(sessions.map(\.value) == [3, 7])
+        #expect(sessions[0].labels == [Label("datname", "app"), Label("state", "active")])
+        #expect(sessions[1].labels == [Label("datname", ""), Label("state", "idle")])
+        #expect(families[1].samples.map(\.value) == [1.5])  // NULL → no sample
+        #expect(families[2].samples.map(\.value) == [1, 0])
+    }
+
+    @Test func infoMetricsAreOneWithTheirTextInLabels() {
+        let query = MetricQuery(sql: "unused", metrics: [.info("server_info", labels: ["version"], help: "h")])
+        let families = query.families(from: QueryResult(columns: ["version"], rows: [["15.18"]]))
+        #expect(families.first?.samples.first?.value == 1)
+        #expect(families.first?.samples.first?.labels == [Label("version", "15.18")])
+    }
+}
