@@ -6,6 +6,8 @@ public import PostgresClient
 public protocol QueryRunner: Sendable {
     /// What the target is (kind and version), so a collector can pick its SQL.
     var server: ServerInfo { get }
+    /// The target's collector options.
+    var options: CollectorOptions { get }
     /// Runs one statement and returns its rows as text.
     func query(_ sql: String) async throws -> QueryResult
 }

@@ -10,6 +10,8 @@ import Yams
 /// defaults:                      # for every target, unless it overrides them
 ///   collector_timeout: 5s
 ///   max_connections: 1
+///   options:                     # what collectors read (CollectorOptions)
+///     include_admin_database: false
 /// targets:
 ///   - name: primary
 ///     kind: postgres             # or pgbouncer
@@ -54,9 +56,13 @@ public enum ConfigurationFile {
             configuration.scrapeTimeoutOffset = try reader.duration(node, path: "scrape_timeout_offset")
         }
         var defaults = baseLimits
+        var defaultOptions = CollectorOptions()
         if let node = top["defaults"] {
-            let mapping = try reader.mapping(node, path: "defaults", allowed: NodeReader.limitKeys)
+            let mapping = try reader.mapping(node, path: "defaults", allowed: NodeReader.limitKeys.union(["options"]))
             defaults = try reader.limits(mapping, path: "defaults", base: baseLimits)
+            if let options = mapping["options"] {
+                defaultOptions = try reader.options(options, path: "defaults.options", base: defaultOptions)
+            }
         }
         guard let targetsNode = top["targets"] else {
             throw ConfigurationError(file: file, line: root.mark?.line, field: "targets", problem: "missing; list at least one target")
@@ -67,7 +73,7 @@ public enum ConfigurationFile {
         }
         var targets: [TargetConfiguration] = []
         for (index, node) in list.enumerated() {
-            let target = try reader.target(node, path: "targets[\(index)]", defaults: defaults)
+            let target = try reader.target(node, path: "targets[\(index)]", defaults: defaults, defaultOptions: defaultOptions)
             if targets.contains(where: { $0.name == target.name }) {
                 throw reader.error(node, "targets[\(index)].name", "\"\(target.name)\" is used by another target; names must be unique")
             }
@@ -92,7 +98,8 @@ private struct NodeReader {
     let file: String
 
     static let limitKeys: Set<String> = ["max_connections", "collector_timeout", "lock_timeout", "connect_timeout", "connection_max_age"]
-    static let targetKeys: Set<String> = limitKeys.union(["name", "kind", "dsn", "dsn_file", "collectors"])
+    static let targetKeys: Set<String> = limitKeys.union(["name", "kind", "dsn", "dsn_file", "collectors", "options"])
+    static let optionKeys: Set<String> = ["include_admin_database"]
 
     func error(_ node: Node, _ path: String, _ problem: String) -> ConfigurationError {
         ConfigurationError(file: file, line: node.mark?.line, field: path, problem: problem)
@@ -136,6 +143,24 @@ private struct NodeReader {
         return value
     }
 
+    func boolean(_ node: Node, path: String) throws -> Bool {
+        let text = try string(node, path: path)
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw error(node, path, "\"\(text)\" is not true or false")
+        }
+    }
+
+    func options(_ node: Node, path: String, base: CollectorOptions) throws -> CollectorOptions {
+        let mapping = try self.mapping(node, path: path, allowed: Self.optionKeys)
+        var options = base
+        if let node = mapping["include_admin_database"] {
+            options.includeAdminDatabase = try boolean(node, path: "\(path).include_admin_database")
+        }
+        return options
+    }
+
     func limits(_ mapping: [String: Node], path: String, base: TargetLimits) throws -> TargetLimits {
         var limits = base
         if let node = mapping["max_connections"] { limits.maxConnections = try positiveInteger(node, path: "\(path).max_connections") }
@@ -146,7 +171,7 @@ private struct NodeReader {
         return limits
     }
 
-    func target(_ node: Node, path: String, defaults: TargetLimits) throws -> TargetConfiguration {
+    func target(_ node: Node, path: String, defaults: TargetLimits, defaultOptions: CollectorOptions) throws -> TargetConfiguration {
         let mapping = try self.mapping(node, path: path, allowed: Self.targetKeys)
         guard let nameNode = mapping["name"] else { throw error(node, "\(path).name", "missing; every target needs a name") }
         let name = try string(nameNode, path: "\(path).name")
@@ -170,7 +195,9 @@ private struct NodeReader {
             }
         }
         let limits = try self.limits(mapping, path: path, base: defaults)
-        return TargetConfiguration(name: name, kind: kind, connectionString: connectionString, collectors: collectors, limits: limits)
+        let options = try mapping["options"].map { try self.options($0, path: "\(path).options", base: defaultOptions) } ?? defaultOptions
+        return TargetConfiguration(
+            name: name, kind: kind, connectionString: connectionString, collectors: collectors, limits: limits, options: options)
     }
 
     private func dsn(_ mapping: [String: Node], node: Node, path: String, kind: ServerInfo.Kind) throws -> ConnectionString {

@@ -13,14 +13,18 @@ public struct TargetConfiguration: Sendable {
     public var collectors: [any Collector]
     /// Settings shared with every other target unless this one overrides them.
     public var limits: TargetLimits
+    /// What the collectors read (see ``CollectorOptions``).
+    public var options: CollectorOptions
 
     public init(name: String, kind: ServerInfo.Kind, connectionString: ConnectionString,
-                collectors: [any Collector]? = nil, limits: TargetLimits = TargetLimits()) {
+                collectors: [any Collector]? = nil, limits: TargetLimits = TargetLimits(),
+                options: CollectorOptions = CollectorOptions()) {
         self.name = name
         self.kind = kind
         self.connectionString = connectionString
         self.collectors = collectors ?? CollectorCatalog.defaults(for: kind)
         self.limits = limits
+        self.options = options
     }
 }
 

@@ -15,6 +15,7 @@ struct TargetQueryRunner: QueryRunner {
     let clientTimeout: Duration
     /// `SET statement_timeout …; SET lock_timeout …` for PostgreSQL, `nil` for PgBouncer.
     let sessionSettings: String?
+    let options: CollectorOptions
 
     var server: ServerInfo { pooled.connection.server }
 

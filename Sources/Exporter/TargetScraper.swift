@@ -87,7 +87,8 @@ actor TargetScraper {
             let runner = TargetQueryRunner(
                 pooled: pooled, blocking: blocking,
                 clientTimeout: min(target.limits.collectorTimeout, deadline - .now),
-                sessionSettings: target.kind == .postgres ? TargetQueryRunner.postgresSettings(for: target.limits) : nil)
+                sessionSettings: target.kind == .postgres ? TargetQueryRunner.postgresSettings(for: target.limits) : nil,
+                options: target.options)
             do {
                 let families = try await collector.collect(from: runner)
                 await pool.release(pooled)

@@ -67,6 +67,23 @@ import Testing
         expectError("targets:\n  - name: a\n   kind: postgres", line: 3, field: "YAML", mentioning: "expected")
     }
 
+    @Test func collectorOptionsComeFromDefaultsAndTargets() throws {
+        let configuration = try parse("""
+            defaults:
+              options: {include_admin_database: true}
+            targets:
+              - {name: a, kind: pgbouncer, dsn: "host=x dbname=pgbouncer"}
+              - {name: b, kind: pgbouncer, dsn: "host=x dbname=pgbouncer", options: {include_admin_database: false}}
+            """)
+        #expect(configuration.targets.map(\.options.includeAdminDatabase) == [true, false])
+        expectError(
+            "targets:\n  - {name: a, kind: pgbouncer, dsn: 'host=x dbname=pgbouncer', options: {include_admin_database: maybe}}",
+            line: 2, field: "targets[0].options.include_admin_database", mentioning: "true or false")
+        expectError(
+            "targets:\n  - name: a\n    kind: postgres\n    dsn: host=x\n    options:\n      top_m: 3",
+            line: 6, field: "targets[0].options.top_m", mentioning: "unknown setting")
+    }
+
     @Test func aBadDSNIsReportedWithoutRepeatingIt() {
         expectError("targets:\n  - name: a\n    kind: postgres\n    dsn: host=x password=s3cret junk", line: 4, field: "targets[0].dsn", mentioning: "invalid connection string")
     }
