@@ -29,7 +29,7 @@ public struct QueryCollector: Collector {
         for query in queries {
             guard let sql = query.sql(forVersion: runner.server.versionNumber) else { continue }
             let result = try await runner.query(sql)
-            families += query.families(from: result)
+            families += query.families(from: result, options: runner.options)
         }
         return families
     }
@@ -44,16 +44,21 @@ public struct MetricQuery: Sendable {
     public let labels: [String]
     /// Columns that become samples.
     public let metrics: [ColumnMetric]
+    /// Rows for which this returns false are skipped (e.g. PgBouncer's own admin database).
+    public let keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)?
 
-    public init(_ variants: [SQLVariant], labels: [String] = [], metrics: [ColumnMetric]) {
+    public init(_ variants: [SQLVariant], labels: [String] = [], metrics: [ColumnMetric],
+                keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil) {
         self.variants = variants.sorted { $0.minimumVersion < $1.minimumVersion }
         self.labels = labels
         self.metrics = metrics
+        self.keepRow = keepRow
     }
 
     /// One SQL text for every supported version.
-    public init(sql: String, labels: [String] = [], metrics: [ColumnMetric]) {
-        self.init([SQLVariant(sql)], labels: labels, metrics: metrics)
+    public init(sql: String, labels: [String] = [], metrics: [ColumnMetric],
+                keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil) {
+        self.init([SQLVariant(sql)], labels: labels, metrics: metrics, keepRow: keepRow)
     }
 
     /// The SQL to run on a server whose `PQserverVersion` is `version`.
@@ -61,44 +66,42 @@ public struct MetricQuery: Sendable {
         variants.last { $0.minimumVersion <= version }?.sql
     }
 
-    /// Maps rows to families: one family per metric whose column the result has, one sample
-    /// per row whose value is not NULL.
-    public func families(from result: QueryResult) -> [MetricFamily] {
-        let labelIndexes = labels.map { result.index(of: $0) }
+    /// Maps rows to families: one family per metric whose columns the result has, one sample
+    /// per kept row whose value is not NULL.
+    public func families(from result: QueryResult, options: CollectorOptions = CollectorOptions()) -> [MetricFamily] {
+        let rows = result.rows.indices.map { QueryRow(result: result, index: $0) }.filter { keepRow?($0, options) ?? true }
         var families: [MetricFamily] = []
         for metric in metrics {
+            if case .column(let column, _) = metric.value, result.index(of: column) == nil { continue }
             var family = MetricFamily(name: metric.name, help: metric.help, type: metric.type)
-            let valueIndex: Int?
-            switch metric.value {
-            case .column(let column, _):
-                guard let index = result.index(of: column) else { continue }
-                valueIndex = index
-            case .one:
-                valueIndex = nil
-            }
-            let infoIndexes = metric.infoLabels.map { result.index(of: $0) }
-            for row in result.rows {
-                let value: Double
-                if let valueIndex {
-                    guard case .column(_, let scale) = metric.value,
-                          let text = row[valueIndex], let number = parseNumber(text) else { continue }
-                    value = number * scale
-                } else {
-                    value = 1
-                }
+            for row in rows {
+                guard let value = metric.value(in: row) else { continue }
                 var sampleLabels: [Label] = []
                 sampleLabels.reserveCapacity(labels.count + metric.infoLabels.count)
-                for (name, index) in zip(labels, labelIndexes) {
-                    sampleLabels.append(Label(name, index.flatMap { row[$0] } ?? ""))
-                }
-                for (name, index) in zip(metric.infoLabels, infoIndexes) {
-                    sampleLabels.append(Label(name, index.flatMap { row[$0] } ?? ""))
+                for name in labels + metric.infoLabels {
+                    sampleLabels.append(Label(name, row[name] ?? ""))
                 }
                 family.add(value, sampleLabels)
             }
             families.append(family)
         }
         return families
+    }
+}
+
+/// One row of a result, read by column name.
+public struct QueryRow: Sendable {
+    let result: QueryResult
+    let index: Int
+
+    /// The column's text, or `nil` when it is NULL or the server did not return that column.
+    public subscript(column: String) -> String? {
+        result.index(of: column).flatMap { result.rows[index][$0] }
+    }
+
+    /// The column as a number (see ``parseNumber(_:)``), or `nil` when NULL, absent or not numeric.
+    public func number(_ column: String) -> Double? {
+        self[column].flatMap(parseNumber)
     }
 }
 
@@ -121,6 +124,8 @@ public struct ColumnMetric: Sendable {
         case column(String, scale: Double)
         /// The constant 1, for `_info` metrics whose information is in the labels.
         case one
+        /// Computed from several columns (e.g. whole seconds plus microseconds); `nil` → no sample.
+        case computed(@Sendable (QueryRow) -> Double?)
     }
 
     public let name: String
@@ -138,6 +143,15 @@ public struct ColumnMetric: Sendable {
         self.infoLabels = []
     }
 
+    /// A metric computed from the row by `value`.
+    public init(_ name: String, _ type: MetricType, help: String, value: @escaping @Sendable (QueryRow) -> Double?) {
+        self.name = name
+        self.help = help
+        self.type = type
+        self.value = .computed(value)
+        self.infoLabels = []
+    }
+
     /// An info metric: value 1, labelled with `labels` columns.
     public static func info(_ name: String, labels: [String], help: String) -> ColumnMetric {
         ColumnMetric(name: name, help: help, labels: labels)
@@ -150,10 +164,19 @@ public struct ColumnMetric: Sendable {
         self.value = .one
         self.infoLabels = labels
     }
+
+    /// This metric's value in `row`, or `nil` for no sample.
+    func value(in row: QueryRow) -> Double? {
+        switch value {
+        case .column(let column, let scale): row.number(column).map { $0 * scale }
+        case .one: 1
+        case .computed(let compute): compute(row)
+        }
+    }
 }
 
 /// Parses a column's text: numbers as PostgreSQL prints them, booleans `t`/`f` as 1/0.
-func parseNumber(_ text: String) -> Double? {
+public func parseNumber(_ text: String) -> Double? {
     if let number = Double(text) { return number }
     switch text {
     case "t", "true", "on": return 1

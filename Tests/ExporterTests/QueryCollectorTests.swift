@@ -45,4 +45,23 @@ import Testing
         #expect(families.first?.samples.first?.value == 1)
         #expect(families.first?.samples.first?.labels == [Label("version", "15.18")])
     }
+
+    @Test func computedValuesAndRowFiltersSeeTheWholeRow() {
+        var options = CollectorOptions()
+        let query = MetricQuery(
+            sql: "unused", labels: ["database"],
+            metrics: [
+                ColumnMetric("maxwait_seconds", .gauge, help: "h") { row in
+                    guard let seconds = row.number("maxwait") else { return nil }
+                    return seconds + (row.number("maxwait_us") ?? 0) / 1e6
+                },
+            ],
+            keepRow: { row, options in options.includeAdminDatabase || row["database"] != "pgbouncer" })
+        let result = QueryResult(
+            columns: ["database", "maxwait", "maxwait_us"],
+            rows: [["app", "1", "228454"], ["pgbouncer", "0", "5"], ["old", "2", nil]])
+        #expect(query.families(from: result, options: options).first?.samples.map(\.value) == [1.228454, 2])
+        options.includeAdminDatabase = true
+        #expect(query.families(from: result, options: options).first?.samples.count == 3)
+    }
 }
