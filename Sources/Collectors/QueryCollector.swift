@@ -72,7 +72,7 @@ public struct MetricQuery: Sendable {
         let rows = result.rows.indices.map { QueryRow(result: result, index: $0) }.filter { keepRow?($0, options) ?? true }
         var families: [MetricFamily] = []
         for metric in metrics {
-            if case .column(let column, _) = metric.value, result.index(of: column) == nil { continue }
+            if let columns = metric.value.columns, !columns.contains(where: { result.index(of: $0) != nil }) { continue }
             var family = MetricFamily(name: metric.name, help: metric.help, type: metric.type)
             for row in rows {
                 guard let value = metric.value(in: row) else { continue }
@@ -122,10 +122,23 @@ public struct ColumnMetric: Sendable {
     public enum Value: Sendable {
         /// A numeric (or boolean `t`/`f`) column, multiplied by `scale` (e.g. 0.001 for ms → s).
         case column(String, scale: Double)
+        /// The first of these columns that the result has, multiplied by `scale`: one value whose
+        /// column was renamed or replaced across server versions (newest name first).
+        case firstColumn([String], scale: Double)
         /// The constant 1, for `_info` metrics whose information is in the labels.
         case one
         /// Computed from several columns (e.g. whole seconds plus microseconds); `nil` → no sample.
         case computed(@Sendable (QueryRow) -> Double?)
+
+        /// The columns of which the result needs one for the metric to exist; `nil` when the
+        /// value is not read from a named column.
+        var columns: [String]? {
+            switch self {
+            case .column(let column, _): [column]
+            case .firstColumn(let columns, _): columns
+            case .one, .computed: nil
+            }
+        }
     }
 
     public let name: String
@@ -140,6 +153,16 @@ public struct ColumnMetric: Sendable {
         self.help = help
         self.type = type
         self.value = .column(column, scale: scale)
+        self.infoLabels = []
+    }
+
+    /// A metric read from whichever of `columns` the server returns (a column renamed across
+    /// versions, e.g. PgBouncer's `reserve_pool` → `reserve_pool_size`; newest name first).
+    public init(_ name: String, _ type: MetricType, columns: [String], scale: Double = 1, help: String) {
+        self.name = name
+        self.help = help
+        self.type = type
+        self.value = .firstColumn(columns, scale: scale)
         self.infoLabels = []
     }
 
@@ -169,6 +192,8 @@ public struct ColumnMetric: Sendable {
     func value(in row: QueryRow) -> Double? {
         switch value {
         case .column(let column, let scale): row.number(column).map { $0 * scale }
+        case .firstColumn(let columns, let scale):
+            columns.first { row.result.index(of: $0) != nil }.flatMap(row.number).map { $0 * scale }
         case .one: 1
         case .computed(let compute): compute(row)
         }

@@ -39,6 +39,18 @@ import Testing
         #expect(families[2].samples.map(\.value) == [1, 0])
     }
 
+    @Test func aRenamedColumnIsReadUnderEitherName() {
+        let query = MetricQuery(
+            sql: "unused",
+            metrics: [ColumnMetric("reserve", .gauge, columns: ["reserve_pool_size", "reserve_pool"], help: "h")])
+        let old = query.families(from: QueryResult(columns: ["name", "reserve_pool"], rows: [["a", "3"]]))
+        let new = query.families(from: QueryResult(columns: ["reserve_pool_size", "name"], rows: [["4", "a"], [nil, "b"]]))
+        let neither = query.families(from: QueryResult(columns: ["name"], rows: [["a"]]))
+        #expect(old.first?.samples.map(\.value) == [3])
+        #expect(new.first?.samples.map(\.value) == [4])  // NULL → no sample
+        #expect(neither.isEmpty)
+    }
+
     @Test func infoMetricsAreOneWithTheirTextInLabels() {
         let query = MetricQuery(sql: "unused", metrics: [.info("server_info", labels: ["version"], help: "h")])
         let families = query.families(from: QueryResult(columns: ["version"], rows: [["15.18"]]))
