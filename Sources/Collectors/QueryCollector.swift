@@ -191,9 +191,9 @@ public struct ColumnMetric: Sendable {
     /// This metric's value in `row`, or `nil` for no sample.
     func value(in row: QueryRow) -> Double? {
         switch value {
-        case .column(let column, let scale): row.number(column).map { $0 * scale }
+        case .column(let column, let scale): row.number(column).map { scaled($0, by: scale) }
         case .firstColumn(let columns, let scale):
-            columns.first { row.result.index(of: $0) != nil }.flatMap(row.number).map { $0 * scale }
+            columns.first { row.result.index(of: $0) != nil }.flatMap(row.number).map { scaled($0, by: scale) }
         case .one: 1
         case .computed(let compute): compute(row)
         }
@@ -208,4 +208,12 @@ public func parseNumber(_ text: String) -> Double? {
     case "f", "false", "off": return 0
     default: return nil
     }
+}
+
+/// `value × scale`, computed as a division when `scale` is the reciprocal of a whole number
+/// (0.001, 1e-6), so that decimal unit changes come out as written: 407137 µs → 0.407137 s,
+/// where multiplying by the inexact 1e-6 gives 0.40713699999999997.
+func scaled(_ value: Double, by scale: Double) -> Double {
+    let divisor = 1 / scale
+    return scale < 1 && divisor == divisor.rounded() ? value / divisor : value * scale
 }

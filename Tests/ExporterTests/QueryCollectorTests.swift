@@ -51,6 +51,18 @@ import Testing
         #expect(neither.isEmpty)
     }
 
+    @Test func unitChangesComeOutAsWritten() {
+        let query = MetricQuery(
+            sql: "unused",
+            metrics: [
+                ColumnMetric("from_ms", .gauge, column: "ms", scale: 0.001, help: "h"),
+                ColumnMetric("from_us", .gauge, column: "us", scale: 1e-6, help: "h"),
+                ColumnMetric("doubled", .gauge, column: "ms", scale: 2, help: "h"),
+            ])
+        let families = query.families(from: QueryResult(columns: ["ms", "us"], rows: [["1234", "407137"]]))
+        #expect(families.map { $0.samples.map(\.value) } == [[1.234], [0.407137], [2468]])
+    }
+
     @Test func infoMetricsAreOneWithTheirTextInLabels() {
         let query = MetricQuery(sql: "unused", metrics: [.info("server_info", labels: ["version"], help: "h")])
         let families = query.families(from: QueryResult(columns: ["version"], rows: [["15.18"]]))
