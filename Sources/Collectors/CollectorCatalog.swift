@@ -2,11 +2,17 @@ public import PostgresClient
 
 /// Every collector this exporter has, and which run when the configuration names none.
 public enum CollectorCatalog {
-    /// All collectors, PostgreSQL first, in the order they run.
+    /// All collectors, PostgreSQL first, in the order they run (PgBouncer's `version` first of its
+    /// kind: its `SHOW VERSION` is the console's liveness probe).
     public static let all: [any Collector] = [
         serverCollector,
         connectionsCollector,
         PgBouncerVersionCollector(),
+        pgbouncerPoolsCollector,
+        pgbouncerStatsCollector,
+        pgbouncerDatabasesCollector,
+        pgbouncerListsCollector,
+        pgbouncerConfigCollector,
     ]
 
     /// The collectors that run by default on a target of `kind`.

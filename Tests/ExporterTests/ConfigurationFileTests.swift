@@ -47,7 +47,7 @@ import Testing
         #expect(configuration.targets[0].limits.collectorTimeout == .seconds(2))
         #expect(configuration.targets[1].kind == .pgbouncer)
         #expect(configuration.targets[1].connectionString.password == "s3cret")
-        #expect(configuration.targets[1].collectors.map(\.name) == ["version"])
+        #expect(configuration.targets[1].collectors.map(\.name) == ["version", "pools", "stats", "databases", "lists", "config"])
     }
 
     @Test func errorsNameTheLineAndTheField() {
