@@ -17,23 +17,14 @@ import TestSupport
         defer { Task { await exporter.stop() } }
         #expect(try await exporter.scrape().value("pg_up") == 1)
 
-        try await bed.stop("primary")
-        do {
-            let started = ContinuousClock.now
-            let response = try await exporter.get("/metrics", headers: ["X-Prometheus-Scrape-Timeout-Seconds": "3"])
-            #expect(ContinuousClock.now - started < .seconds(3))
-            #expect(response.status == 200)
-            let down = try ScrapeText(response.text)
-            #expect(down.value("pg_up", ["target": "postgres"]) == 0)
-            #expect(down.value("pgstack_exporter_collector_success", ["collector": "connections"]) == 0)
-            #expect((down.value("pgstack_exporter_collector_errors_total", ["collector": "connections"]) ?? 0) >= 1)
-        } catch {
-            try await bed.start("primary")
-            throw error
-        }
-        try await bed.start("primary")
+        let outage = try await bed.outage(of: "primary", scraping: exporter)
+        #expect(outage.downScrapeTook < .seconds(3))
+        let down = outage.down
+        #expect(down.value("pg_up", ["target": "postgres"]) == 0)
+        #expect(down.value("pgstack_exporter_collector_success", ["collector": "connections"]) == 0)
+        #expect((down.value("pgstack_exporter_collector_errors_total", ["collector": "connections"]) ?? 0) >= 1)
 
-        let back = try await exporter.scrape()
+        let back = outage.back
         #expect(back.value("pg_up", ["target": "postgres"]) == 1)
         for sample in back.samples("pgstack_exporter_collector_success") {
             #expect(sample.value == 1, "\(sample.labels)")

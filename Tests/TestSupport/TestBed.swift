@@ -9,6 +9,10 @@ public struct TestBed: Sendable {
     public let pgbouncerDSN: String
     public let primaryAdminDSN: String
     public let replicaAdminDSN: String
+    /// The application role's path to `appdb` through PgBouncer (pool size 5).
+    public let appPgbouncerDSN: String
+    /// The same through the `appdb_pool1` entry, whose pools hold one server connection.
+    public let appPool1PgbouncerDSN: String
     public let monitorPassword: String
     public let primaryPort: Int
     public let pgbouncerPort: Int
@@ -30,6 +34,8 @@ public struct TestBed: Sendable {
             pgbouncerDSN: try value("PGSTACK_PGBOUNCER_DSN"),
             primaryAdminDSN: try value("PGSTACK_PRIMARY_ADMIN_DSN"),
             replicaAdminDSN: try value("PGSTACK_REPLICA_ADMIN_DSN"),
+            appPgbouncerDSN: try value("PGSTACK_APP_PGBOUNCER_DSN"),
+            appPool1PgbouncerDSN: try value("PGSTACK_APP_POOL1_PGBOUNCER_DSN"),
             monitorPassword: try value("PGSTACK_MONITOR_PASSWORD"),
             primaryPort: Int(try value("PGSTACK_PRIMARY_PORT")) ?? 0,
             pgbouncerPort: Int(try value("PGSTACK_PGBOUNCER_PORT")) ?? 0,
@@ -63,5 +69,35 @@ public struct TestBedMissing: Error, CustomStringConvertible {
     public let variable: String
     public var description: String {
         "\(variable) is not set: run the tests with scripts/test, or `eval \"$(scripts/testbed env)\"` after `scripts/testbed up`"
+    }
+}
+
+extension TestBed {
+    /// What an exporter served while one server of the bed was down, and once it was back.
+    public struct Outage: Sendable {
+        /// The scrape made while the server was stopped, and how long it took.
+        public let down: ScrapeText
+        public let downScrapeTook: Duration
+        /// The first scrape after the server was started again.
+        public let back: ScrapeText
+    }
+
+    /// Stops `server`, scrapes `exporter` with a scrape timeout of `timeoutSeconds` (the
+    /// header Prometheus sends), starts the server again — also when that scrape failed — and
+    /// scrapes once more.
+    /// - Throws: ``UnexpectedStatus`` when either scrape is not HTTP 200.
+    public func outage(of server: String, scraping exporter: ExporterProcess, timeoutSeconds: Int = 3) async throws -> Outage {
+        try await stop(server)
+        let started = ContinuousClock.now
+        let down: ScrapeText
+        do {
+            down = try await exporter.scrape(headers: ["X-Prometheus-Scrape-Timeout-Seconds": String(timeoutSeconds)])
+        } catch {
+            try await start(server)
+            throw error
+        }
+        let took = ContinuousClock.now - started
+        try await start(server)
+        return Outage(down: down, downScrapeTook: took, back: try await exporter.scrape())
     }
 }
