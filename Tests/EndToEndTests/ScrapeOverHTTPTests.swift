@@ -28,6 +28,8 @@ import TestSupport
     }
 
     @Test func aFullScrapeOfTheBedIsCompleteAndPassesPromtool() async throws {
+        // A client through PgBouncer, so that its pools and stats have rows to check.
+        try await PoolerClient.run(["SELECT 1"], through: bed.appPgbouncerDSN)
         let exporter = try await startOnWholeBed()
         defer { Task { await exporter.stop() } }
         let response = try await exporter.get("/metrics")
@@ -40,6 +42,9 @@ import TestSupport
         #expect(scrape.value("pg_replication_is_replica", ["target": "replica"]) == 1)
         #expect(scrape.value("pg_replication_is_replica", ["target": "primary"]) == 0)
         #expect(scrape.samples("pgbouncer_version_info").count == 1)
+        #expect(!scrape.samples("pgbouncer_pools_client_maxwait_seconds", ["database": "appdb"]).isEmpty)
+        #expect(!scrape.samples("pgbouncer_stats_totals_queries_pooled_total", ["database": "appdb"]).isEmpty)
+        #expect(scrape.value("pgbouncer_config_max_client_connections") == 200)
         #expect(scrape.value("pgstack_exporter_build_info") == 1)
         #expect((scrape.value("process_resident_memory_bytes") ?? 0) > 1_000_000)
         for sample in scrape.samples("pgstack_exporter_collector_success") {
