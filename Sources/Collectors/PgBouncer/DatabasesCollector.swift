@@ -21,7 +21,7 @@ public let pgbouncerDatabasesCollector = QueryCollector(
             metrics: [
                 ColumnMetric(
                     "pgbouncer_databases_pool_size", .gauge, column: "pool_size",
-                    help: "Most server connections per user pool of this database (pool_size). current_connections / pool_size is its saturation."),
+                    help: "Most server connections per (database, user) pool of this entry (pool_size); with one user, current_connections / pool_size is the pool's saturation."),
                 ColumnMetric(
                     "pgbouncer_databases_min_pool_size", .gauge, column: "min_pool_size",
                     help: "Server connections kept open per user pool even when unused (min_pool_size, PgBouncer 1.16+)."),
