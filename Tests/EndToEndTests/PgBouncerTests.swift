@@ -74,6 +74,14 @@ import TestSupport
         #expect(scrape.value("pgbouncer_databases") == 4)
         #expect((scrape.value("pgbouncer_used_clients") ?? 0) >= 1)
 
+        // The exporter's console session names itself in the startup packet (nothing is SET).
+        let console = try await PoolerClient.connect(bed.pgbouncerDSN)
+        let clients = try await console.run("SHOW CLIENTS")
+        await console.close()
+        let database = try #require(clients.index(of: "database"))
+        let application = try #require(clients.index(of: "application_name"))
+        #expect(clients.rows.contains { $0[database] == "pgbouncer" && $0[application] == "pgstack_exporter" })
+
         // The console's own pseudo-database is left out by default.
         for sample in scrape.samples where sample.name.hasPrefix("pgbouncer_") {
             #expect(sample.labels["database"] != "pgbouncer" && sample.labels["name"] != "pgbouncer", "\(sample.name) \(sample.labels)")
