@@ -6,6 +6,9 @@ public enum CollectorCatalog {
     public static let all: [any Collector] = [
         serverCollector,
         connectionsCollector,
+        replicationCollector,
+        standbyCollector,
+        replicationSlotsCollector,
         PgBouncerVersionCollector(),
     ]
 

@@ -20,7 +20,7 @@ public struct QueryCollector: Collector {
 
     public var metrics: [MetricDescription] {
         queries.flatMap { query in
-            query.metrics.map { MetricDescription(name: $0.name, type: $0.type, help: $0.help, labels: query.labels + $0.infoLabels) }
+            query.metrics.map { MetricDescription(name: $0.name, type: $0.type, help: $0.help, labels: query.labels + $0.ownLabels) }
         }
     }
 
@@ -75,13 +75,20 @@ public struct MetricQuery: Sendable {
             if case .column(let column, _) = metric.value, result.index(of: column) == nil { continue }
             var family = MetricFamily(name: metric.name, help: metric.help, type: metric.type)
             for row in rows {
-                guard let value = metric.value(in: row) else { continue }
-                var sampleLabels: [Label] = []
-                sampleLabels.reserveCapacity(labels.count + metric.infoLabels.count)
-                for name in labels + metric.infoLabels {
-                    sampleLabels.append(Label(name, row[name] ?? ""))
+                var rowLabels: [Label] = []
+                rowLabels.reserveCapacity(labels.count + metric.extraLabels.count + 1)
+                for name in labels + metric.extraLabels {
+                    rowLabels.append(Label(name, row[name] ?? ""))
                 }
-                family.add(value, sampleLabels)
+                if case .oneHot(let column, let values) = metric.value {
+                    // NULL (e.g. a standby's receiver status on a primary): no series at all.
+                    guard let current = row[column] else { continue }
+                    for value in values + (values.contains(current) ? [] : [current]) {
+                        family.add(current == value ? 1 : 0, rowLabels + [Label(column, value)])
+                    }
+                } else if let value = metric.value(in: row) {
+                    family.add(value, rowLabels)
+                }
             }
             families.append(family)
         }
@@ -126,43 +133,50 @@ public struct ColumnMetric: Sendable {
         case one
         /// Computed from several columns (e.g. whole seconds plus microseconds); `nil` → no sample.
         case computed(@Sendable (QueryRow) -> Double?)
+        /// An enum column as one series per value, labelled with the column's name: 1 for the
+        /// row's value, 0 for the others (a value not listed still gets its series).
+        case oneHot(column: String, values: [String])
     }
 
     public let name: String
     public let help: String
     public let type: MetricType
     public let value: Value
-    /// Extra label columns for this metric only (an `_info` metric's text columns).
-    public let infoLabels: [String]
+    /// Label columns for this metric only, after the query's (an `_info` metric's text).
+    public let extraLabels: [String]
 
-    public init(_ name: String, _ type: MetricType, column: String, scale: Double = 1, help: String) {
+    private init(name: String, help: String, type: MetricType, value: Value, extraLabels: [String]) {
         self.name = name
         self.help = help
         self.type = type
-        self.value = .column(column, scale: scale)
-        self.infoLabels = []
+        self.value = value
+        self.extraLabels = extraLabels
+    }
+
+    /// A metric read from `column`, times `scale`.
+    public init(_ name: String, _ type: MetricType, column: String, scale: Double = 1, labels: [String] = [], help: String) {
+        self.init(name: name, help: help, type: type, value: .column(column, scale: scale), extraLabels: labels)
     }
 
     /// A metric computed from the row by `value`.
-    public init(_ name: String, _ type: MetricType, help: String, value: @escaping @Sendable (QueryRow) -> Double?) {
-        self.name = name
-        self.help = help
-        self.type = type
-        self.value = .computed(value)
-        self.infoLabels = []
+    public init(_ name: String, _ type: MetricType, labels: [String] = [], help: String, value: @escaping @Sendable (QueryRow) -> Double?) {
+        self.init(name: name, help: help, type: type, value: .computed(value), extraLabels: labels)
     }
 
     /// An info metric: value 1, labelled with `labels` columns.
     public static func info(_ name: String, labels: [String], help: String) -> ColumnMetric {
-        ColumnMetric(name: name, help: help, labels: labels)
+        ColumnMetric(name: name, help: help, type: .gauge, value: .one, extraLabels: labels)
     }
 
-    private init(name: String, help: String, labels: [String]) {
-        self.name = name
-        self.help = help
-        self.type = .gauge
-        self.value = .one
-        self.infoLabels = labels
+    /// An enum column as one 0/1 gauge series per value (see ``Value/oneHot(column:values:)``).
+    public static func oneHot(_ name: String, column: String, values: [String], labels: [String] = [], help: String) -> ColumnMetric {
+        ColumnMetric(name: name, help: help, type: .gauge, value: .oneHot(column: column, values: values), extraLabels: labels)
+    }
+
+    /// The label names of this metric's samples, after the query's.
+    var ownLabels: [String] {
+        if case .oneHot(let column, _) = value { return extraLabels + [column] }
+        return extraLabels
     }
 
     /// This metric's value in `row`, or `nil` for no sample.
@@ -171,6 +185,7 @@ public struct ColumnMetric: Sendable {
         case .column(let column, let scale): row.number(column).map { $0 * scale }
         case .one: 1
         case .computed(let compute): compute(row)
+        case .oneHot: nil
         }
     }
 }
