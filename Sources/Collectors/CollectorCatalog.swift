@@ -5,7 +5,7 @@ public enum CollectorCatalog {
     /// All collectors, PostgreSQL first, in the order they run.
     public static let all: [any Collector] = [
         serverCollector,
-        connectionsCollector,
+        ConnectionsCollector(),
         replicationCollector,
         standbyCollector,
         replicationSlotsCollector,

@@ -99,7 +99,10 @@ private struct NodeReader {
 
     static let limitKeys: Set<String> = ["max_connections", "collector_timeout", "lock_timeout", "connect_timeout", "connection_max_age"]
     static let targetKeys: Set<String> = limitKeys.union(["name", "kind", "dsn", "dsn_file", "collectors", "options"])
-    static let optionKeys: Set<String> = ["include_admin_database"]
+    static let optionKeys: Set<String> = [
+        "include_admin_database", "activity_labels", "activity_labels_limit", "statements_top_n",
+        "statements_slow_threshold", "statements_include_query", "statements_query_length",
+    ]
 
     func error(_ node: Node, _ path: String, _ problem: String) -> ConfigurationError {
         ConfigurationError(file: file, line: node.mark?.line, field: path, problem: problem)
@@ -157,6 +160,31 @@ private struct NodeReader {
         var options = base
         if let node = mapping["include_admin_database"] {
             options.includeAdminDatabase = try boolean(node, path: "\(path).include_admin_database")
+        }
+        if let node = mapping["activity_labels"] {
+            options.activityLabels = try sequence(node, path: "\(path).activity_labels").map { item in
+                let name = try string(item, path: "\(path).activity_labels")
+                guard let label = CollectorOptions.ActivityLabel(rawValue: name) else {
+                    let allowed = CollectorOptions.ActivityLabel.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw error(item, "\(path).activity_labels", "\"\(name)\" is not one of \(allowed)")
+                }
+                return label
+            }
+        }
+        if let node = mapping["activity_labels_limit"] {
+            options.activityLabelsLimit = try positiveInteger(node, path: "\(path).activity_labels_limit")
+        }
+        if let node = mapping["statements_top_n"] {
+            options.statementsTopN = try positiveInteger(node, path: "\(path).statements_top_n")
+        }
+        if let node = mapping["statements_slow_threshold"] {
+            options.statementsSlowThreshold = DurationText.seconds(try duration(node, path: "\(path).statements_slow_threshold"))
+        }
+        if let node = mapping["statements_include_query"] {
+            options.statementsIncludeQuery = try boolean(node, path: "\(path).statements_include_query")
+        }
+        if let node = mapping["statements_query_length"] {
+            options.statementsQueryLength = try positiveInteger(node, path: "\(path).statements_query_length")
         }
         return options
     }
