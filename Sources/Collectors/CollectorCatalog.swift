@@ -9,6 +9,9 @@ public enum CollectorCatalog {
         replicationCollector,
         standbyCollector,
         replicationSlotsCollector,
+        StatementsCollector(),
+        walCollector,
+        archiverCollector,
         PgBouncerVersionCollector(),
     ]
 

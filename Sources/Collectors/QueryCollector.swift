@@ -25,13 +25,30 @@ public struct QueryCollector: Collector {
     }
 
     public func collect(from runner: any QueryRunner) async throws -> [MetricFamily] {
+        let permitted = try await requirementsMet(runner)
         var families: [MetricFamily] = []
-        for query in queries {
+        for (index, query) in queries.enumerated() where permitted[index] {
             guard let sql = query.sql(forVersion: runner.server.versionNumber) else { continue }
             let result = try await runner.query(sql)
             families += query.families(from: result, options: runner.options)
         }
         return families
+    }
+}
+
+extension QueryCollector {
+    /// Which queries may run: those without a requirement, and those whose requirement the
+    /// server confirms — all checked in one round trip.
+    private func requirementsMet(_ runner: any QueryRunner) async throws -> [Bool] {
+        let checks = queries.enumerated().compactMap { index, query in query.requires.map { (index, $0) } }
+        var permitted = Array(repeating: true, count: queries.count)
+        guard !checks.isEmpty else { return permitted }
+        let sql = "SELECT " + checks.enumerated().map { "(\($1.1)) AS r\($0)" }.joined(separator: ", ")
+        let result = try await runner.query(sql)
+        for (position, check) in checks.enumerated() {
+            permitted[check.0] = result.rows.first?[position].flatMap(parseNumber) == 1
+        }
+        return permitted
     }
 }
 
@@ -46,19 +63,24 @@ public struct MetricQuery: Sendable {
     public let metrics: [ColumnMetric]
     /// Rows for which this returns false are skipped (e.g. PgBouncer's own admin database).
     public let keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)?
+    /// A boolean SQL expression that must hold for the query to run, such as a privilege the
+    /// monitoring role may lack (`has_function_privilege('pg_ls_waldir()', 'EXECUTE')`): the
+    /// query is skipped, not failed, without it.
+    public let requires: String?
 
     public init(_ variants: [SQLVariant], labels: [String] = [], metrics: [ColumnMetric],
-                keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil) {
+                requires: String? = nil, keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil) {
         self.variants = variants.sorted { $0.minimumVersion < $1.minimumVersion }
         self.labels = labels
         self.metrics = metrics
+        self.requires = requires
         self.keepRow = keepRow
     }
 
     /// One SQL text for every supported version.
     public init(sql: String, labels: [String] = [], metrics: [ColumnMetric],
-                keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil) {
-        self.init([SQLVariant(sql)], labels: labels, metrics: metrics, keepRow: keepRow)
+                requires: String? = nil, keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil) {
+        self.init([SQLVariant(sql)], labels: labels, metrics: metrics, requires: requires, keepRow: keepRow)
     }
 
     /// The SQL to run on a server whose `PQserverVersion` is `version`.
