@@ -12,6 +12,10 @@ public enum CollectorCatalog {
         StatementsCollector(),
         walCollector,
         archiverCollector,
+        databaseCollector,
+        locksCollector,
+        checkpointsCollector,
+        SettingsCollector(),
         PgBouncerVersionCollector(),
     ]
 
