@@ -5,10 +5,12 @@ import PostgresClient
 /// whether its WAL receiver is streaming.
 ///
 /// `pg_replication_lag_seconds` keeps postgres_exporter's name with a value that is right in
-/// both cases that one gets wrong: it is 0 while the WAL receiver streams and replay has caught
-/// up with what was received (so it stays 0 on an idle primary), and otherwise it is the time
-/// since the later of the last replayed transaction and the last message from the primary (so
-/// it grows from the moment the stream breaks, or while replay falls behind).
+/// both cases that one gets wrong. It is 0 while the WAL receiver streams and replay has
+/// caught up with what was received, so it stays 0 on an idle primary. While replay is behind
+/// what was received (slow or paused replay) it is the time since the last replayed
+/// transaction committed. When the receiver is not streaming (the stream broke, the primary is
+/// gone) it is the time since the later of the last replayed transaction and the last message
+/// from the primary, so it grows from the moment the stream broke.
 public let standbyCollector = QueryCollector(
     name: "standby",
     targetKind: .postgres,
@@ -22,8 +24,10 @@ public let standbyCollector = QueryCollector(
                        CASE WHEN pg_is_in_recovery()
                             THEN greatest(0, pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())) END AS replay_lag_bytes,
                        CASE WHEN NOT pg_is_in_recovery() THEN 0
-                            WHEN (SELECT status FROM receiver) = 'streaming'
-                                 AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                            WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+                                 AND (SELECT status FROM receiver) = 'streaming' THEN 0
+                            WHEN pg_last_wal_receive_lsn() <> pg_last_wal_replay_lsn() THEN
+                                greatest(0, extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()))
                             ELSE greatest(0, extract(epoch FROM clock_timestamp() - greatest(
                                      pg_last_xact_replay_timestamp(), (SELECT last_msg_receipt_time FROM receiver))))
                        END AS lag_seconds,
@@ -34,7 +38,7 @@ public let standbyCollector = QueryCollector(
             metrics: [
                 ColumnMetric(
                     "pg_replication_lag_seconds", .gauge, column: "lag_seconds",
-                    help: "Standby lag in seconds: 0 while streaming with replay caught up; otherwise seconds since the later of the last replayed transaction and the last message from the primary. 0 on a primary."),
+                    help: "Standby lag in seconds: 0 while streaming with replay caught up; while replay is behind, seconds since the last replayed commit; while not streaming, seconds since the later of that and the last message from the primary. 0 on a primary."),
                 ColumnMetric(
                     "pg_replication_receive_lsn_bytes", .gauge, column: "receive_lsn",
                     help: "Last WAL position received and flushed by the standby, in bytes (pg_last_wal_receive_lsn())."),
