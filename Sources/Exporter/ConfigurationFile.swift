@@ -73,7 +73,8 @@ public enum ConfigurationFile {
         }
         var targets: [TargetConfiguration] = []
         for (index, node) in list.enumerated() {
-            let target = try reader.target(node, path: "targets[\(index)]", defaults: defaults, defaultOptions: defaultOptions)
+            let target = try reader.target(
+                node, path: "targets[\(index)]", defaults: defaults, defaultOptions: defaultOptions, disabled: base.disabledCollectors)
             if targets.contains(where: { $0.name == target.name }) {
                 throw reader.error(node, "targets[\(index)].name", "\"\(target.name)\" is used by another target; names must be unique")
             }
@@ -199,7 +200,7 @@ private struct NodeReader {
         return limits
     }
 
-    func target(_ node: Node, path: String, defaults: TargetLimits, defaultOptions: CollectorOptions) throws -> TargetConfiguration {
+    func target(_ node: Node, path: String, defaults: TargetLimits, defaultOptions: CollectorOptions, disabled: Set<String>) throws -> TargetConfiguration {
         let mapping = try self.mapping(node, path: path, allowed: Self.targetKeys)
         guard let nameNode = mapping["name"] else { throw error(node, "\(path).name", "missing; every target needs a name") }
         let name = try string(nameNode, path: "\(path).name")
@@ -225,7 +226,8 @@ private struct NodeReader {
         let limits = try self.limits(mapping, path: path, base: defaults)
         let options = try mapping["options"].map { try self.options($0, path: "\(path).options", base: defaultOptions) } ?? defaultOptions
         return TargetConfiguration(
-            name: name, kind: kind, connectionString: connectionString, collectors: collectors, limits: limits, options: options)
+            name: name, kind: kind, connectionString: connectionString, collectors: collectors, disabled: disabled,
+            limits: limits, options: options)
     }
 
     private func dsn(_ mapping: [String: Node], node: Node, path: String, kind: ServerInfo.Kind) throws -> ConnectionString {

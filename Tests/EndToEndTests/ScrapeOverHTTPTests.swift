@@ -95,9 +95,12 @@ import TestSupport
         let during = try await exporter.scrape()
         #expect(during.value("pg_stat_activity_count", labels) == before + 3)
         #expect((during.value("pg_stat_activity_max_tx_duration", labels) ?? 0) >= 1)
+        #expect((during.value("pg_stat_activity_idle_in_transaction_max_age_seconds", ["datname": "postgres"]) ?? 0) >= 1)
+        #expect((during.value("pg_stat_activity_oldest_xact_age_seconds", ["datname": "postgres"]) ?? 0) >= 1)
 
         await sessions.close()
         let after = try await exporter.scrape()
         #expect(after.value("pg_stat_activity_count", labels) == before)
+        #expect(after.value("pg_stat_activity_idle_in_transaction_max_age_seconds", ["datname": "postgres"]) == 0)
     }
 }
