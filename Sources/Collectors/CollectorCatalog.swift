@@ -6,7 +6,17 @@ public enum CollectorCatalog {
     /// kind: its `SHOW VERSION` is the console's liveness probe).
     public static let all: [any Collector] = [
         serverCollector,
-        connectionsCollector,
+        ConnectionsCollector(),
+        replicationCollector,
+        standbyCollector,
+        replicationSlotsCollector,
+        StatementsCollector(),
+        walCollector,
+        archiverCollector,
+        databaseCollector,
+        locksCollector,
+        checkpointsCollector,
+        SettingsCollector(),
         PgBouncerVersionCollector(),
         pgbouncerPoolsCollector,
         pgbouncerStatsCollector,

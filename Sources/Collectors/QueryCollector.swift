@@ -20,18 +20,35 @@ public struct QueryCollector: Collector {
 
     public var metrics: [MetricDescription] {
         queries.flatMap { query in
-            query.metrics.map { MetricDescription(name: $0.name, type: $0.type, help: $0.help, labels: query.labels + $0.infoLabels) }
+            query.metrics.map { MetricDescription(name: $0.name, type: $0.type, help: $0.help, labels: query.labels + $0.ownLabels) }
         }
     }
 
     public func collect(from runner: any QueryRunner) async throws -> [MetricFamily] {
+        let permitted = try await requirementsMet(runner)
         var families: [MetricFamily] = []
-        for query in queries {
+        for (index, query) in queries.enumerated() where permitted[index] {
             guard let sql = query.sql(forVersion: runner.server.versionNumber) else { continue }
             let result = try await runner.query(sql)
             families += query.families(from: result, options: runner.options)
         }
         return families
+    }
+}
+
+extension QueryCollector {
+    /// Which queries may run: those without a requirement, and those whose requirement the
+    /// server confirms — all checked in one round trip.
+    private func requirementsMet(_ runner: any QueryRunner) async throws -> [Bool] {
+        let checks = queries.enumerated().compactMap { index, query in query.requires.map { (index, $0) } }
+        var permitted = Array(repeating: true, count: queries.count)
+        guard !checks.isEmpty else { return permitted }
+        let sql = "SELECT " + checks.enumerated().map { "(\($1.1)) AS r\($0)" }.joined(separator: ", ")
+        let result = try await runner.query(sql)
+        for (position, check) in checks.enumerated() {
+            permitted[check.0] = result.rows.first?[position].flatMap(parseNumber) == 1
+        }
+        return permitted
     }
 }
 
@@ -46,19 +63,24 @@ public struct MetricQuery: Sendable {
     public let metrics: [ColumnMetric]
     /// Rows for which this returns false are skipped (e.g. PgBouncer's own admin database).
     public let keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)?
+    /// A boolean SQL expression that must hold for the query to run, such as a privilege the
+    /// monitoring role may lack (`has_function_privilege('pg_ls_waldir()', 'EXECUTE')`): the
+    /// query is skipped, not failed, without it.
+    public let requires: String?
 
     public init(_ variants: [SQLVariant], labels: [String] = [], metrics: [ColumnMetric],
-                keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil) {
+                requires: String? = nil, keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil) {
         self.variants = variants.sorted { $0.minimumVersion < $1.minimumVersion }
         self.labels = labels
         self.metrics = metrics
+        self.requires = requires
         self.keepRow = keepRow
     }
 
     /// One SQL text for every supported version.
     public init(sql: String, labels: [String] = [], metrics: [ColumnMetric],
-                keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil) {
-        self.init([SQLVariant(sql)], labels: labels, metrics: metrics, keepRow: keepRow)
+                requires: String? = nil, keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil) {
+        self.init([SQLVariant(sql)], labels: labels, metrics: metrics, requires: requires, keepRow: keepRow)
     }
 
     /// The SQL to run on a server whose `PQserverVersion` is `version`.
@@ -75,13 +97,20 @@ public struct MetricQuery: Sendable {
             if let columns = metric.value.columns, !columns.contains(where: { result.index(of: $0) != nil }) { continue }
             var family = MetricFamily(name: metric.name, help: metric.help, type: metric.type)
             for row in rows {
-                guard let value = metric.value(in: row) else { continue }
-                var sampleLabels: [Label] = []
-                sampleLabels.reserveCapacity(labels.count + metric.infoLabels.count)
-                for name in labels + metric.infoLabels {
-                    sampleLabels.append(Label(name, row[name] ?? ""))
+                var rowLabels: [Label] = []
+                rowLabels.reserveCapacity(labels.count + metric.extraLabels.count + 1)
+                for name in labels + metric.extraLabels {
+                    rowLabels.append(Label(name, row[name] ?? ""))
                 }
-                family.add(value, sampleLabels)
+                if case .oneHot(let column, let values) = metric.value {
+                    // NULL (e.g. a standby's receiver status on a primary): no series at all.
+                    guard let current = row[column] else { continue }
+                    for value in values + (values.contains(current) ? [] : [current]) {
+                        family.add(current == value ? 1 : 0, rowLabels + [Label(column, value)])
+                    }
+                } else if let value = metric.value(in: row) {
+                    family.add(value, rowLabels)
+                }
             }
             families.append(family)
         }
@@ -129,14 +158,18 @@ public struct ColumnMetric: Sendable {
         case one
         /// Computed from several columns (e.g. whole seconds plus microseconds); `nil` → no sample.
         case computed(@Sendable (QueryRow) -> Double?)
+        /// An enum column as one series per value, labelled with the column's name: 1 for the
+        /// row's value, 0 for the others (a value not listed still gets its series).
+        case oneHot(column: String, values: [String])
 
         /// The columns of which the result needs one for the metric to exist; `nil` when the
-        /// value is not read from a named column.
+        /// value is not read from a named column (or, for `oneHot`, when a missing column just
+        /// gives no series).
         var columns: [String]? {
             switch self {
             case .column(let column, _): [column]
             case .firstColumn(let columns, _): columns
-            case .one, .computed: nil
+            case .one, .computed, .oneHot: nil
             }
         }
     }
@@ -145,47 +178,47 @@ public struct ColumnMetric: Sendable {
     public let help: String
     public let type: MetricType
     public let value: Value
-    /// Extra label columns for this metric only (an `_info` metric's text columns).
-    public let infoLabels: [String]
+    /// Label columns for this metric only, after the query's (an `_info` metric's text).
+    public let extraLabels: [String]
 
-    public init(_ name: String, _ type: MetricType, column: String, scale: Double = 1, help: String) {
+    private init(name: String, help: String, type: MetricType, value: Value, extraLabels: [String]) {
         self.name = name
         self.help = help
         self.type = type
-        self.value = .column(column, scale: scale)
-        self.infoLabels = []
+        self.value = value
+        self.extraLabels = extraLabels
+    }
+
+    /// A metric read from `column`, times `scale`.
+    public init(_ name: String, _ type: MetricType, column: String, scale: Double = 1, labels: [String] = [], help: String) {
+        self.init(name: name, help: help, type: type, value: .column(column, scale: scale), extraLabels: labels)
     }
 
     /// A metric read from whichever of `columns` the server returns (a column renamed across
     /// versions, e.g. PgBouncer's `reserve_pool` → `reserve_pool_size`; newest name first).
-    public init(_ name: String, _ type: MetricType, columns: [String], scale: Double = 1, help: String) {
-        self.name = name
-        self.help = help
-        self.type = type
-        self.value = .firstColumn(columns, scale: scale)
-        self.infoLabels = []
+    public init(_ name: String, _ type: MetricType, columns: [String], scale: Double = 1, labels: [String] = [], help: String) {
+        self.init(name: name, help: help, type: type, value: .firstColumn(columns, scale: scale), extraLabels: labels)
     }
 
     /// A metric computed from the row by `value`.
-    public init(_ name: String, _ type: MetricType, help: String, value: @escaping @Sendable (QueryRow) -> Double?) {
-        self.name = name
-        self.help = help
-        self.type = type
-        self.value = .computed(value)
-        self.infoLabels = []
+    public init(_ name: String, _ type: MetricType, labels: [String] = [], help: String, value: @escaping @Sendable (QueryRow) -> Double?) {
+        self.init(name: name, help: help, type: type, value: .computed(value), extraLabels: labels)
     }
 
     /// An info metric: value 1, labelled with `labels` columns.
     public static func info(_ name: String, labels: [String], help: String) -> ColumnMetric {
-        ColumnMetric(name: name, help: help, labels: labels)
+        ColumnMetric(name: name, help: help, type: .gauge, value: .one, extraLabels: labels)
     }
 
-    private init(name: String, help: String, labels: [String]) {
-        self.name = name
-        self.help = help
-        self.type = .gauge
-        self.value = .one
-        self.infoLabels = labels
+    /// An enum column as one 0/1 gauge series per value (see ``Value/oneHot(column:values:)``).
+    public static func oneHot(_ name: String, column: String, values: [String], labels: [String] = [], help: String) -> ColumnMetric {
+        ColumnMetric(name: name, help: help, type: .gauge, value: .oneHot(column: column, values: values), extraLabels: labels)
+    }
+
+    /// The label names of this metric's samples, after the query's.
+    var ownLabels: [String] {
+        if case .oneHot(let column, _) = value { return extraLabels + [column] }
+        return extraLabels
     }
 
     /// This metric's value in `row`, or `nil` for no sample.
@@ -196,6 +229,7 @@ public struct ColumnMetric: Sendable {
             columns.first { row.result.index(of: $0) != nil }.flatMap(row.number).map { scaled($0, by: scale) }
         case .one: 1
         case .computed(let compute): compute(row)
+        case .oneHot: nil
         }
     }
 }

@@ -73,7 +73,8 @@ public enum ConfigurationFile {
         }
         var targets: [TargetConfiguration] = []
         for (index, node) in list.enumerated() {
-            let target = try reader.target(node, path: "targets[\(index)]", defaults: defaults, defaultOptions: defaultOptions)
+            let target = try reader.target(
+                node, path: "targets[\(index)]", defaults: defaults, defaultOptions: defaultOptions, disabled: base.disabledCollectors)
             if targets.contains(where: { $0.name == target.name }) {
                 throw reader.error(node, "targets[\(index)].name", "\"\(target.name)\" is used by another target; names must be unique")
             }
@@ -99,7 +100,10 @@ private struct NodeReader {
 
     static let limitKeys: Set<String> = ["max_connections", "collector_timeout", "lock_timeout", "connect_timeout", "connection_max_age"]
     static let targetKeys: Set<String> = limitKeys.union(["name", "kind", "dsn", "dsn_file", "collectors", "options"])
-    static let optionKeys: Set<String> = ["include_admin_database"]
+    static let optionKeys: Set<String> = [
+        "include_admin_database", "activity_labels", "activity_labels_limit", "statements_top_n",
+        "statements_slow_threshold", "statements_include_query", "statements_query_length",
+    ]
 
     func error(_ node: Node, _ path: String, _ problem: String) -> ConfigurationError {
         ConfigurationError(file: file, line: node.mark?.line, field: path, problem: problem)
@@ -158,6 +162,31 @@ private struct NodeReader {
         if let node = mapping["include_admin_database"] {
             options.includeAdminDatabase = try boolean(node, path: "\(path).include_admin_database")
         }
+        if let node = mapping["activity_labels"] {
+            options.activityLabels = try sequence(node, path: "\(path).activity_labels").map { item in
+                let name = try string(item, path: "\(path).activity_labels")
+                guard let label = CollectorOptions.ActivityLabel(rawValue: name) else {
+                    let allowed = CollectorOptions.ActivityLabel.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw error(item, "\(path).activity_labels", "\"\(name)\" is not one of \(allowed)")
+                }
+                return label
+            }
+        }
+        if let node = mapping["activity_labels_limit"] {
+            options.activityLabelsLimit = try positiveInteger(node, path: "\(path).activity_labels_limit")
+        }
+        if let node = mapping["statements_top_n"] {
+            options.statementsTopN = try positiveInteger(node, path: "\(path).statements_top_n")
+        }
+        if let node = mapping["statements_slow_threshold"] {
+            options.statementsSlowThreshold = DurationText.seconds(try duration(node, path: "\(path).statements_slow_threshold"))
+        }
+        if let node = mapping["statements_include_query"] {
+            options.statementsIncludeQuery = try boolean(node, path: "\(path).statements_include_query")
+        }
+        if let node = mapping["statements_query_length"] {
+            options.statementsQueryLength = try positiveInteger(node, path: "\(path).statements_query_length")
+        }
         return options
     }
 
@@ -171,7 +200,7 @@ private struct NodeReader {
         return limits
     }
 
-    func target(_ node: Node, path: String, defaults: TargetLimits, defaultOptions: CollectorOptions) throws -> TargetConfiguration {
+    func target(_ node: Node, path: String, defaults: TargetLimits, defaultOptions: CollectorOptions, disabled: Set<String>) throws -> TargetConfiguration {
         let mapping = try self.mapping(node, path: path, allowed: Self.targetKeys)
         guard let nameNode = mapping["name"] else { throw error(node, "\(path).name", "missing; every target needs a name") }
         let name = try string(nameNode, path: "\(path).name")
@@ -197,7 +226,8 @@ private struct NodeReader {
         let limits = try self.limits(mapping, path: path, base: defaults)
         let options = try mapping["options"].map { try self.options($0, path: "\(path).options", base: defaultOptions) } ?? defaultOptions
         return TargetConfiguration(
-            name: name, kind: kind, connectionString: connectionString, collectors: collectors, limits: limits, options: options)
+            name: name, kind: kind, connectionString: connectionString, collectors: collectors, disabled: disabled,
+            limits: limits, options: options)
     }
 
     private func dsn(_ mapping: [String: Node], node: Node, path: String, kind: ServerInfo.Kind) throws -> ConnectionString {

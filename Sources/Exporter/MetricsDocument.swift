@@ -11,6 +11,19 @@ public enum MetricsDocument {
             Generated from the collector definitions (`Sources/Collectors`) and checked by a test:
             run `PGSTACK_UPDATE_DOCS=1 swift test --filter MetricsDocumentTests` after changing a
             metric. Every sample from a target also carries a `target` label (the target's name).
+            Names kept from postgres_exporter and pgbouncer_exporter are listed in
+            [drop-in-names.md](drop-in-names.md).
+
+            Versions: the SQL is chosen per server version and columns are mapped by name, for
+            PostgreSQL 13 to 18 and PgBouncer 1.8 to 1.25. PostgreSQL 15.18 and PgBouncer 1.18 run
+            for real in the test suite; the other versions are tested through the SQL each gets and
+            the column lists their documentation gives. A metric whose help names a version range
+            is absent outside it.
+
+            Every default collector works with a role that has only `pg_monitor` (PostgreSQL) or is
+            in `stats_users` (PgBouncer). `pg_wal_segments`, `pg_wal_size_bytes` and
+            `pg_stat_archiver_pending_segments` are skipped, not failed, where the role may not list
+            the WAL directory.
 
             """
         for kind in [ServerInfo.Kind.postgres, .pgbouncer] {

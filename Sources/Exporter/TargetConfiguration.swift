@@ -16,13 +16,15 @@ public struct TargetConfiguration: Sendable {
     /// What the collectors read (see ``CollectorOptions``).
     public var options: CollectorOptions
 
+    /// - Parameter collectors: the collectors to run; `nil` for every collector of `kind` but
+    ///   those named in `disabled`.
     public init(name: String, kind: ServerInfo.Kind, connectionString: ConnectionString,
-                collectors: [any Collector]? = nil, limits: TargetLimits = TargetLimits(),
+                collectors: [any Collector]? = nil, disabled: Set<String> = [], limits: TargetLimits = TargetLimits(),
                 options: CollectorOptions = CollectorOptions()) {
         self.name = name
         self.kind = kind
         self.connectionString = connectionString
-        self.collectors = collectors ?? CollectorCatalog.defaults(for: kind)
+        self.collectors = collectors ?? CollectorCatalog.defaults(for: kind).filter { !disabled.contains($0.name) }
         self.limits = limits
         self.options = options
     }
@@ -54,6 +56,9 @@ public struct ExporterConfiguration: Sendable {
     public var defaultScrapeTimeout: Duration = .seconds(10)
     /// Kept back from the scraper's timeout so the answer arrives before the scraper gives up.
     public var scrapeTimeoutOffset: Duration = .milliseconds(500)
+    /// Collectors (by name) left out of every target that does not list its own
+    /// (`--collector.disable`).
+    public var disabledCollectors: Set<String> = []
 
     public init(targets: [TargetConfiguration]) {
         self.targets = targets

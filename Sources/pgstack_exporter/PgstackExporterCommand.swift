@@ -65,6 +65,9 @@ struct PgstackExporterCommand: AsyncParsableCommand {
     @Option(name: .customLong("target.connect-timeout"), help: "Connect timeout per target (env: PGSTACK_TARGET_CONNECT_TIMEOUT).")
     var connectTimeout = environment("PGSTACK_TARGET_CONNECT_TIMEOUT") ?? "5s"
 
+    @Option(name: .customLong("collector.disable"), help: "Collectors to leave out, comma-separated, unless a target lists its own (env: PGSTACK_COLLECTOR_DISABLE).")
+    var disabledCollectors = environment("PGSTACK_COLLECTOR_DISABLE") ?? ""
+
     func run() async throws {
         // Logging first, so that every later error is logged in the chosen format.
         guard let level = Logger.Level(flag: logLevel) else {

@@ -1,3 +1,4 @@
+import Collectors
 import Exporter
 
 /// The command line and environment turned into checked settings. Every error names the flag
@@ -25,6 +26,7 @@ struct StartupSettings {
         limits.maxConnections = try Self.positive(command.maxConnections, field: "--target.max-connections (PGSTACK_TARGET_MAX_CONNECTIONS)")
 
         var base = ExporterConfiguration(targets: [])
+        base.disabledCollectors = try Self.collectorNames(command.disabledCollectors)
         base.defaultScrapeTimeout = try Self.duration(command.scrapeTimeout, field: "--scrape.timeout (PGSTACK_SCRAPE_TIMEOUT)")
         base.scrapeTimeoutOffset = try Self.duration(command.scrapeTimeoutOffset, field: "--scrape.timeout-offset (PGSTACK_SCRAPE_TIMEOUT_OFFSET)")
 
@@ -42,10 +44,11 @@ struct StartupSettings {
         }
         var targets: [TargetConfiguration] = []
         if let dsn {
-            targets.append(try Self.target("postgres", .postgres, dsn, field: "--dsn (DATA_SOURCE_NAME)", limits: limits))
+            targets.append(try Self.target("postgres", .postgres, dsn, field: "--dsn (DATA_SOURCE_NAME)", limits: limits, disabled: base.disabledCollectors))
         }
         if let pgbouncerDSN {
-            targets.append(try Self.target("pgbouncer", .pgbouncer, pgbouncerDSN, field: "--pgbouncer-dsn (PGBOUNCER_DSN)", limits: limits))
+            targets.append(try Self.target(
+                "pgbouncer", .pgbouncer, pgbouncerDSN, field: "--pgbouncer-dsn (PGBOUNCER_DSN)", limits: limits, disabled: base.disabledCollectors))
         }
         guard !targets.isEmpty else {
             throw ConfigurationError(
@@ -55,13 +58,27 @@ struct StartupSettings {
         configuration = base
     }
 
-    private static func target(_ name: String, _ kind: ServerInfo.Kind, _ dsn: String, field: String, limits: TargetLimits) throws -> TargetConfiguration {
+    private static func target(
+        _ name: String, _ kind: ServerInfo.Kind, _ dsn: String, field: String, limits: TargetLimits, disabled: Set<String>
+    ) throws -> TargetConfiguration {
         do {
             let connectionString = try TargetConnectionString.make(dsn, kind: kind)
-            return TargetConfiguration(name: name, kind: kind, connectionString: connectionString, limits: limits)
+            return TargetConfiguration(name: name, kind: kind, connectionString: connectionString, disabled: disabled, limits: limits)
         } catch {
             throw ConfigurationError(field: field, problem: error.message)
         }
+    }
+
+    /// Checks a comma-separated list of collector names.
+    private static func collectorNames(_ text: String) throws -> Set<String> {
+        let names = Set(text.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty })
+        let known = Set(CollectorCatalog.all.map(\.name))
+        if let unknown = names.subtracting(known).sorted().first {
+            throw ConfigurationError(
+                field: "--collector.disable (PGSTACK_COLLECTOR_DISABLE)",
+                problem: "no collector \"\(unknown)\"; available: \(known.sorted().joined(separator: ", "))")
+        }
+        return names
     }
 
     private static func duration(_ text: String, field: String) throws -> Duration {

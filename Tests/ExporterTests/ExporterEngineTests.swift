@@ -13,11 +13,8 @@ import TestSupport
         bed = try TestBed.current()
     }
 
-    private func exporter(_ targets: [(String, ServerInfo.Kind, String)], limits: TargetLimits = TargetLimits()) throws -> Exporter {
-        let configured = try targets.map { name, kind, dsn in
-            TargetConfiguration(name: name, kind: kind, connectionString: try ConnectionString(dsn), limits: limits)
-        }
-        return Exporter(configuration: ExporterConfiguration(targets: configured), logger: .init(label: "test"))
+    private func exporter(_ targets: [(String, ServerInfo.Kind, String)]) throws -> Exporter {
+        try EngineHarness(targets).exporter
     }
 
     private func scrape(_ exporter: Exporter, budget: Duration = .seconds(5)) async throws -> ScrapeText {

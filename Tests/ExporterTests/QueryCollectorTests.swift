@@ -1,4 +1,4 @@
-import Collectors
+@testable import Collectors
 import Exposition
 import PostgresClient
 import Testing
@@ -6,8 +6,8 @@ import Testing
 /// The declarative collector engine: SQL chosen by version, columns mapped by name.
 @Suite struct QueryCollectorTests {
     @Test func theSQLIsChosenByServerVersion() throws {
-        let limits = try #require(connectionsCollector.queries.last)
-        #expect(limits.sql(forVersion: 150018)?.contains("reserved_connections AS reserved_connections") == false)
+        let limits = try #require(ConnectionsCollector.fixed.queries.last)
+        #expect(limits.sql(forVersion: 150018)?.contains("current_setting('reserved_connections')") == false)
         #expect(limits.sql(forVersion: 160000)?.contains("current_setting('reserved_connections')") == true)
         #expect(limits.sql(forVersion: 180001)?.contains("current_setting('reserved_connections')") == true)
         let newOnly = MetricQuery([SQLVariant(from: 170000, "SELECT 1")], metrics: [])

@@ -1,68 +1,175 @@
 import Exposition
 import PostgresClient
 
-/// Connection states from `pg_stat_activity`, and the server's connection limits.
+/// Client sessions (`pg_stat_activity`) and the server's connection limits.
 ///
 /// Every (database, state) pair is reported, zero included, so a series never vanishes when
 /// its last session ends. Backends with no database (background workers, WAL senders) or no
-/// state are not counted here. The exporter's own session is left out.
-public let connectionsCollector = QueryCollector(
-    name: "connections",
-    targetKind: .postgres,
-    summary: "Client sessions per database and state (pg_stat_activity), and the connection limits.",
-    queries: [
-        MetricQuery(
-            sql: """
-                WITH activity AS (
-                    SELECT datname, state, count(*) AS count,
-                           coalesce(max(extract(epoch FROM clock_timestamp() - xact_start)), 0) AS max_tx_duration
-                    FROM pg_stat_activity
-                    WHERE datname IS NOT NULL AND state IS NOT NULL AND pid <> pg_backend_pid()
-                    GROUP BY datname, state),
-                databases AS (
-                    SELECT datname FROM pg_database WHERE NOT datistemplate
-                    UNION SELECT datname FROM activity),
-                states AS (
-                    SELECT unnest(ARRAY['active', 'idle', 'idle in transaction',
-                                        'idle in transaction (aborted)', 'fastpath function call',
-                                        'disabled']) AS state
-                    UNION SELECT state FROM activity)
-                SELECT d.datname, s.state,
-                       coalesce(a.count, 0) AS count,
-                       coalesce(a.max_tx_duration, 0) AS max_tx_duration
-                FROM databases d CROSS JOIN states s
-                LEFT JOIN activity a ON a.datname = d.datname AND a.state = s.state
-                ORDER BY 1, 2
-                """,
-            labels: ["datname", "state"],
-            metrics: [
-                ColumnMetric(
-                    "pg_stat_activity_count", .gauge, column: "count",
-                    help: "Number of client sessions in this database and state (pg_stat_activity; the exporter's own session excluded)."),
-                ColumnMetric(
-                    "pg_stat_activity_max_tx_duration", .gauge, column: "max_tx_duration",
-                    help: "Age in seconds of the oldest open transaction among sessions in this database and state (0 if none)."),
-            ]),
-        MetricQuery(
-            [
-                SQLVariant(limitsSQL),
-                SQLVariant(from: 160000, limitsSQL + ", current_setting('reserved_connections') AS reserved_connections"),
-            ],
-            metrics: [
-                ColumnMetric(
-                    "pg_settings_max_connections", .gauge, column: "max_connections",
-                    help: "Server setting max_connections: the most concurrent connections allowed."),
-                ColumnMetric(
-                    "pg_settings_superuser_reserved_connections", .gauge, column: "superuser_reserved_connections",
-                    help: "Server setting superuser_reserved_connections: slots kept for superusers."),
-                ColumnMetric(
-                    "pg_settings_reserved_connections", .gauge, column: "reserved_connections",
-                    help: "Server setting reserved_connections (PostgreSQL 16+): slots kept for roles with pg_use_reserved_connections."),
-            ]),
+/// state are counted only by `backend_type`. The exporter's own session is left out. Counting
+/// by user, application or wait event is opt-in (``CollectorOptions/activityLabels``), since
+/// those values are unbounded.
+public struct ConnectionsCollector: Collector {
+    public let name = "connections"
+    public let targetKind = ServerInfo.Kind.postgres
+    public let summary = "Client sessions per database and state (pg_stat_activity), oldest transaction and query ages, lock waits, backends by type, and the connection limits."
+
+    public init() {}
+
+    public var metrics: [MetricDescription] {
+        Self.fixed.metrics + Self.detail(CollectorOptions.allActivityLabels).metrics.map {
+            MetricDescription(name: $0.name, type: $0.type, help: $0.help + " Only with the activity_labels option.", labels: $0.labels)
+        }
+    }
+
+    public func collect(from runner: any QueryRunner) async throws -> [MetricFamily] {
+        var families = try await Self.fixed.collect(from: runner)
+        if !runner.options.activityLabels.isEmpty {
+            families += try await Self.detail(runner.options).collect(from: runner)
+        }
+        return families
+    }
+
+    /// What is always collected.
+    static let fixed = QueryCollector(
+        name: "connections", targetKind: .postgres, summary: "",
+        queries: [statesQuery, agesQuery, backendsQuery, limitsQuery])
+
+    /// Sessions counted by the chosen extra columns, largest groups first, capped.
+    static func detail(_ options: CollectorOptions) -> QueryCollector {
+        let columns = options.activityLabels.map(\.rawValue)
+        let selected = columns.map { "coalesce(\($0), '') AS \($0)" }.joined(separator: ", ")
+        let grouping = (3...(2 + columns.count)).map(String.init).joined(separator: ", ")
+        return QueryCollector(
+            name: "connections", targetKind: .postgres, summary: "",
+            queries: [
+                MetricQuery(
+                    sql: """
+                        SELECT datname, state, \(selected), count(*) AS count
+                        FROM pg_stat_activity
+                        WHERE datname IS NOT NULL AND state IS NOT NULL AND pid <> pg_backend_pid()
+                        GROUP BY 1, 2, \(grouping)
+                        ORDER BY count(*) DESC, 1, 2
+                        LIMIT \(options.activityLabelsLimit)
+                        """,
+                    labels: ["datname", "state"] + columns,
+                    metrics: [
+                        ColumnMetric(
+                            "pg_stat_activity_sessions", .gauge, column: "count",
+                            help: "Client sessions per database, state and the configured extra columns (largest groups, up to activity_labels_limit)."),
+                    ]),
+            ])
+    }
+}
+
+extension CollectorOptions {
+    /// Options with every activity label on, for the docs.
+    static var allActivityLabels: CollectorOptions {
+        var options = CollectorOptions()
+        options.activityLabels = ActivityLabel.allCases
+        return options
+    }
+}
+
+private let statesQuery = MetricQuery(
+    sql: """
+        WITH activity AS (
+            SELECT datname, state, count(*) AS count,
+                   coalesce(max(extract(epoch FROM clock_timestamp() - xact_start)), 0) AS max_tx_duration
+            FROM pg_stat_activity
+            WHERE datname IS NOT NULL AND state IS NOT NULL AND pid <> pg_backend_pid()
+            GROUP BY datname, state),
+        databases AS (
+            SELECT datname FROM pg_database WHERE NOT datistemplate
+            UNION SELECT datname FROM activity),
+        states AS (
+            SELECT unnest(ARRAY['active', 'idle', 'idle in transaction',
+                                'idle in transaction (aborted)', 'fastpath function call',
+                                'disabled']) AS state
+            UNION SELECT state FROM activity)
+        SELECT d.datname, s.state,
+               coalesce(a.count, 0) AS count,
+               coalesce(a.max_tx_duration, 0) AS max_tx_duration
+        FROM databases d CROSS JOIN states s
+        LEFT JOIN activity a ON a.datname = d.datname AND a.state = s.state
+        ORDER BY 1, 2
+        """,
+    labels: ["datname", "state"],
+    metrics: [
+        ColumnMetric(
+            "pg_stat_activity_count", .gauge, column: "count",
+            help: "Number of client sessions in this database and state (pg_stat_activity; the exporter's own session excluded)."),
+        ColumnMetric(
+            "pg_stat_activity_max_tx_duration", .gauge, column: "max_tx_duration",
+            help: "Age in seconds of the oldest open transaction among sessions in this database and state (0 if none)."),
+    ])
+
+private let agesQuery = MetricQuery(
+    sql: """
+        SELECT d.datname,
+               coalesce(max(extract(epoch FROM clock_timestamp() - a.xact_start)), 0) AS oldest_xact_age,
+               coalesce(max(extract(epoch FROM clock_timestamp() - a.query_start)) FILTER (WHERE a.state = 'active'), 0) AS oldest_query_age,
+               coalesce(max(extract(epoch FROM clock_timestamp() - a.state_change))
+                   FILTER (WHERE a.state LIKE 'idle in transaction%'), 0) AS idle_in_transaction_age,
+               count(a.pid) FILTER (WHERE a.wait_event_type = 'Lock') AS waiting_on_lock
+        FROM pg_database d
+        LEFT JOIN pg_stat_activity a ON a.datname = d.datname AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
+        WHERE NOT d.datistemplate
+        GROUP BY d.datname ORDER BY d.datname
+        """,
+    labels: ["datname"],
+    metrics: [
+        ColumnMetric(
+            "pg_stat_activity_oldest_xact_age_seconds", .gauge, column: "oldest_xact_age",
+            help: "Age of the oldest open transaction in the database, in seconds (0 if none)."),
+        ColumnMetric(
+            "pg_stat_activity_oldest_query_age_seconds", .gauge, column: "oldest_query_age",
+            help: "How long the longest-running active query in the database has run, in seconds (0 if none)."),
+        ColumnMetric(
+            "pg_stat_activity_idle_in_transaction_max_age_seconds", .gauge, column: "idle_in_transaction_age",
+            help: "Longest time a session in the database has sat idle inside a transaction, in seconds (0 if none)."),
+        ColumnMetric(
+            "pg_stat_activity_waiting_on_lock", .gauge, column: "waiting_on_lock",
+            help: "Client sessions in the database waiting for a lock."),
+    ])
+
+private let backendsQuery = MetricQuery(
+    sql: """
+        SELECT coalesce(backend_type, '') AS backend_type, count(*) AS count
+        FROM pg_stat_activity GROUP BY 1 ORDER BY 1
+        """,
+    labels: ["backend_type"],
+    metrics: [
+        ColumnMetric("pg_stat_activity_backends", .gauge, column: "count", help: "Server processes by backend_type (client backends, WAL senders, autovacuum workers, …)."),
     ])
 
 /// The limits every supported version has; PostgreSQL 16 adds `reserved_connections`.
-private let limitsSQL = """
-    SELECT current_setting('max_connections') AS max_connections,
-           current_setting('superuser_reserved_connections') AS superuser_reserved_connections
+private func limitsSQL(reserved: String) -> String {
     """
+    SELECT current_setting('max_connections') AS max_connections,
+           current_setting('superuser_reserved_connections') AS superuser_reserved_connections,
+           \(reserved) AS reserved_connections,
+           (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::float8
+               / nullif(current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
+                        - coalesce(\(reserved)::int, 0), 0) AS used_ratio
+    """
+}
+
+private let limitsQuery = MetricQuery(
+    [
+        SQLVariant(limitsSQL(reserved: "NULL")),
+        SQLVariant(from: 160000, limitsSQL(reserved: "current_setting('reserved_connections')")),
+    ],
+    metrics: [
+        ColumnMetric(
+            "pg_settings_max_connections", .gauge, column: "max_connections",
+            help: "Server setting max_connections: the most concurrent connections allowed."),
+        ColumnMetric(
+            "pg_settings_superuser_reserved_connections", .gauge, column: "superuser_reserved_connections",
+            help: "Server setting superuser_reserved_connections: slots kept for superusers."),
+        ColumnMetric(
+            "pg_settings_reserved_connections", .gauge, column: "reserved_connections",
+            help: "Server setting reserved_connections (PostgreSQL 16+): slots kept for roles with pg_use_reserved_connections."),
+        ColumnMetric(
+            "pg_connections_used_ratio", .gauge, column: "used_ratio",
+            help: "Client backends divided by the connections open to ordinary roles (max_connections less the reserved slots); 1 means new logins are refused."),
+    ])
