@@ -98,8 +98,12 @@ public enum ConfigurationFile {
 private struct NodeReader {
     let file: String
 
-    static let limitKeys: Set<String> = ["max_connections", "collector_timeout", "lock_timeout", "connect_timeout", "connection_max_age"]
-    static let targetKeys: Set<String> = limitKeys.union(["name", "kind", "dsn", "dsn_file", "collectors", "options"])
+    static let limitKeys: Set<String> = [
+        "max_connections", "collector_timeout", "lock_timeout", "connect_timeout", "connection_max_age", "check_timeout",
+    ]
+    static let targetKeys: Set<String> = limitKeys.union([
+        "name", "kind", "dsn", "dsn_file", "dsn_env", "password_file", "password_env", "collectors", "options", "in_metrics",
+    ])
     static let optionKeys: Set<String> = [
         "include_admin_database", "activity_labels", "activity_labels_limit", "statements_top_n",
         "statements_slow_threshold", "statements_include_query", "statements_query_length",
@@ -197,6 +201,7 @@ private struct NodeReader {
         if let node = mapping["lock_timeout"] { limits.lockTimeout = try duration(node, path: "\(path).lock_timeout") }
         if let node = mapping["connect_timeout"] { limits.connectTimeout = try duration(node, path: "\(path).connect_timeout") }
         if let node = mapping["connection_max_age"] { limits.connectionMaxAge = try duration(node, path: "\(path).connection_max_age") }
+        if let node = mapping["check_timeout"] { limits.checkTimeout = try duration(node, path: "\(path).check_timeout") }
         return limits
     }
 
@@ -225,36 +230,72 @@ private struct NodeReader {
         }
         let limits = try self.limits(mapping, path: path, base: defaults)
         let options = try mapping["options"].map { try self.options($0, path: "\(path).options", base: defaultOptions) } ?? defaultOptions
-        return TargetConfiguration(
+        var target = TargetConfiguration(
             name: name, kind: kind, connectionString: connectionString, collectors: collectors, disabled: disabled,
             limits: limits, options: options)
+        if let node = mapping["in_metrics"] { target.inMetrics = try boolean(node, path: "\(path).in_metrics") }
+        return target
     }
 
     private func dsn(_ mapping: [String: Node], node: Node, path: String, kind: ServerInfo.Kind) throws -> ConnectionString {
-        let text: String
-        let field: String
-        let fieldNode: Node
-        switch (mapping["dsn"], mapping["dsn_file"]) {
-        case (let inline?, nil):
-            (text, field, fieldNode) = (try string(inline, path: "\(path).dsn"), "\(path).dsn", inline)
-        case (nil, let fileNode?):
-            let filePath = try string(fileNode, path: "\(path).dsn_file")
-            field = "\(path).dsn_file"
-            fieldNode = fileNode
-            do {
-                text = try String(contentsOfFile: filePath, encoding: .utf8).trimmingWhitespace()
-            } catch {
-                throw self.error(fileNode, field, "cannot read \(filePath): \(error.localizedDescription)")
-            }
-        case (.some, .some):
-            throw error(node, path, "has both dsn and dsn_file; keep one")
-        case (nil, nil):
-            throw error(node, "\(path).dsn", "missing; give dsn or dsn_file")
+        let given = ["dsn", "dsn_file", "dsn_env"].filter { mapping[$0] != nil }
+        guard given.count == 1, let key = given.first, let fieldNode = mapping[key] else {
+            throw error(node, given.isEmpty ? "\(path).dsn" : path,
+                        given.isEmpty ? "missing; give dsn, dsn_file or dsn_env" : "has \(given.joined(separator: " and ")); keep one")
         }
+        let field = "\(path).\(key)"
+        let text = try secret(key == "dsn" ? .inline : key == "dsn_file" ? .file : .environment, fieldNode, field)
+        var connectionString: ConnectionString
         do {
-            return try TargetConnectionString.make(text, kind: kind)
+            connectionString = try TargetConnectionString.make(text, kind: kind)
         } catch let problem {
             throw error(fieldNode, field, problem.message)
+        }
+        let passwords = ["password_file", "password_env"].filter { mapping[$0] != nil }
+        if passwords.count > 1 { throw error(node, path, "has password_file and password_env; keep one") }
+        if let key = passwords.first, let passwordNode = mapping[key] {
+            let password = try secret(key == "password_file" ? .file : .environment, passwordNode, "\(path).\(key)")
+            connectionString = connectionString.withPassword(password)
+        }
+        return connectionString
+    }
+
+    private enum SecretSource { case inline, file, environment }
+
+    /// A DSN or password: written inline, read from a file (trimmed), or from an environment
+    /// variable. The error names the file or variable, never the value.
+    private func secret(_ source: SecretSource, _ node: Node, _ field: String) throws -> String {
+        let reference = try string(node, path: field)
+        switch source {
+        case .inline:
+            return reference
+        case .file:
+            do {
+                return try SecretFile.read(reference)
+            } catch {
+                throw self.error(node, field, "cannot read \(reference): \(error)")
+            }
+        case .environment:
+            guard let value = ProcessInfo.processInfo.environment[reference], !value.isEmpty else {
+                throw self.error(node, field, "the environment variable \(reference) is not set")
+            }
+            return value
+        }
+    }
+}
+
+/// Secrets kept in files (Kubernetes secrets, Docker secrets): the whole file, trimmed.
+public enum SecretFile {
+    /// Why a secret file could not be read (the path and the system's reason, never content).
+    public struct Unreadable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func read(_ path: String) throws -> String {
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8).trimmingWhitespace()
+        } catch {
+            throw Unreadable(description: error.localizedDescription)
         }
     }
 }

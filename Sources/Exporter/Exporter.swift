@@ -31,12 +31,42 @@ public final class Exporter: Sendable {
         return max(timeout - configuration.scrapeTimeoutOffset, timeout / 2)
     }
 
-    /// Scrapes every target at once and returns the text exposition body. Always returns: a
-    /// target that is down or slow yields `*_up 0` and `collector_success 0` within `budget`.
+    /// Scrapes every target that `/metrics` serves, at once, and returns the text exposition
+    /// body with the exporter's own and process metrics. Always returns: a target that is
+    /// down or slow yields `*_up 0` and `collector_success 0` within `budget`.
     public func scrape(budget: Duration) async -> [UInt8] {
+        let selected = scrapers.filter { $0.target.inMetrics }
+        return await render(selected, budget: budget) { set in
+            set.add(SelfMetrics.buildInfoFamily())
+            set.add(ProcessMetrics.families())
+        }
+    }
+
+    /// Scrapes the one target named `name` (`/probe`): its metrics and its self metrics only.
+    /// Returns `nil` when no target has that name.
+    public func probe(target name: String, budget: Duration) async -> [UInt8]? {
+        guard let scraper = scrapers.first(where: { $0.target.name == name }) else { return nil }
+        return await render([scraper], budget: budget) { _ in }
+    }
+
+    /// Answers a router's question about the target named `name` from a fresh query, or `nil`
+    /// when no target has that name.
+    public func answer(_ question: RoleQuestion, target name: String, maxLag: Duration? = nil) async -> RoleAnswer? {
+        guard let scraper = scrapers.first(where: { $0.target.name == name }) else { return nil }
+        return await scraper.answer(question, maxLag: maxLag)
+    }
+
+    /// The configured target named `name`, if any.
+    public func target(named name: String) -> TargetConfiguration? {
+        configuration.targets.first { $0.name == name }
+    }
+
+    /// Scrapes `selected` at once and encodes their families, their self metrics and what
+    /// `extra` adds.
+    private func render(_ selected: [TargetScraper], budget: Duration, extra: (inout FamilySet) -> Void) async -> [UInt8] {
         let deadline = ContinuousClock.now + budget
         let scrapes = await withTaskGroup(of: (Int, TargetScrape).self) { group in
-            for (index, scraper) in scrapers.enumerated() {
+            for (index, scraper) in selected.enumerated() {
                 group.addTask { (index, await scraper.scrape(deadline: deadline)) }
             }
             var results: [(Int, TargetScrape)] = []
@@ -57,8 +87,7 @@ public final class Exporter: Sendable {
         }
         set.add(SelfMetrics.families(for: scrapes))
         set.add(SelfMetrics.droppedSeriesFamily(total))
-        set.add(SelfMetrics.buildInfoFamily())
-        set.add(ProcessMetrics.families())
+        extra(&set)
         return TextEncoder.encode(set.families)
     }
 

@@ -15,6 +15,8 @@ public struct TargetConfiguration: Sendable {
     public var limits: TargetLimits
     /// What the collectors read (see ``CollectorOptions``).
     public var options: CollectorOptions
+    /// Whether `/metrics` includes this target (every target can be scraped alone on `/probe`).
+    public var inMetrics = true
 
     /// - Parameter collectors: the collectors to run; `nil` for every collector of `kind` but
     ///   those named in `disabled`.
@@ -44,6 +46,8 @@ public struct TargetLimits: Sendable, Equatable {
     /// A connection older than this is replaced: new logins are re-checked (a rotated password
     /// shows as `pg_up 0` within this time) and server-side memory is returned.
     public var connectionMaxAge: Duration = .seconds(600)
+    /// How long `/ready`, `/primary` and `/replica` wait for the target before answering 503.
+    public var checkTimeout: Duration = .seconds(2)
 
     public init() {}
 }

@@ -72,27 +72,35 @@ actor TargetScraper {
         }
     }
 
-    /// Runs one collector on a pooled connection. A reused connection that turns out broken
-    /// (the server restarted since the last scrape) is replaced once, so the first scrape
-    /// after a restart is already complete.
+    /// Runs one collector on a pooled connection.
     private func execute(_ collector: any Collector, deadline: ContinuousClock.Instant) async throws -> [MetricFamily] {
+        try await withRunner(deadline: deadline, timeout: target.limits.collectorTimeout) { runner in
+            try await collector.collect(from: runner)
+        }
+    }
+
+    /// Runs `body` with a runner on a pooled connection, within `timeout` and `deadline`. A
+    /// reused connection that turns out broken (the server restarted since the last use) is
+    /// replaced once, so the first scrape after a restart is already complete.
+    func withRunner<T>(
+        deadline: ContinuousClock.Instant, timeout: Duration, _ body: (TargetQueryRunner) async throws -> T
+    ) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
-            let remaining = deadline - .now
-            guard remaining > .zero else {
-                throw PostgresError(kind: .timedOut, message: "scrape deadline reached before the collector ran")
+            guard deadline - .now > .zero else {
+                throw PostgresError(kind: .timedOut, message: "deadline reached before the query could run")
             }
             let (pooled, reused) = try await pool.checkout(deadline: deadline)
             let runner = TargetQueryRunner(
                 pooled: pooled, blocking: blocking,
-                clientTimeout: min(target.limits.collectorTimeout, deadline - .now),
+                clientTimeout: min(timeout, deadline - .now),
                 sessionSettings: target.kind == .postgres ? TargetQueryRunner.postgresSettings(for: target.limits) : nil,
                 options: target.options)
             do {
-                let families = try await collector.collect(from: runner)
+                let result = try await body(runner)
                 await pool.release(pooled)
-                return families
+                return result
             } catch let error as PostgresError where error.kind == .connectionLost {
                 await pool.release(pooled, discard: true)
                 if reused && attempt == 1 { continue }

@@ -74,6 +74,9 @@ public final class Connection: Sendable {
             ("dbname", connectionString.raw),  // expanded by libpq (expand_dbname = 1)
             ("fallback_application_name", options.applicationName),
         ]
+        if let password = connectionString.separatePassword {
+            parameters.append(("password", password))
+        }
         if connectionString.options["connect_timeout"] == nil {
             parameters.append(("connect_timeout", String(max(2, options.connectTimeoutSeconds))))
         }

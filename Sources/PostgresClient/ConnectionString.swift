@@ -11,6 +11,9 @@ public struct ConnectionString: Sendable {
     public let raw: String
     /// Every option libpq recognised, with the values the string set (options left unset are absent).
     public let options: [String: String]
+    /// A password given apart from the string (from a file or the environment); it wins over
+    /// one in the string.
+    public private(set) var separatePassword: String?
 
     /// Parses `raw` with `PQconninfoParse`.
     /// - Throws: ``PostgresError`` of kind ``PostgresError/Kind/invalidConnectionString``; its
@@ -37,8 +40,16 @@ public struct ConnectionString: Sendable {
         self.options = options
     }
 
-    /// The password the string carries, if any.
-    public var password: String? { options["password"] }
+    /// The password the connection will use, if any is given here (libpq may still find one
+    /// in `PGPASSWORD` or a password file).
+    public var password: String? { separatePassword ?? options["password"] }
+
+    /// The same connection string with `password` given apart (a secret file, for instance).
+    public func withPassword(_ password: String) -> ConnectionString {
+        var copy = self
+        copy.separatePassword = password
+        return copy
+    }
 
     /// Whether this string names the PgBouncer admin console database.
     public var namesAdminConsole: Bool { options["dbname"] == "pgbouncer" }
@@ -57,7 +68,9 @@ public struct ConnectionString: Sendable {
     public func redact(_ message: String) -> String {
         var text = message
         if !raw.isEmpty { text = text.replacingAll(raw, with: "<dsn>") }
-        if let password, !password.isEmpty { text = text.replacingAll(password, with: "<redacted>") }
+        for secret in [options["password"], separatePassword].compactMap({ $0 }) where !secret.isEmpty {
+            text = text.replacingAll(secret, with: "<redacted>")
+        }
         return text
     }
 

@@ -7,8 +7,12 @@ import Collectors
 import NIOCore
 import Synchronization
 
-/// The exporter's HTTP surface: `/metrics` (or the configured path), `/`, `/healthz`. Any
-/// other path is a 404.
+/// The exporter's HTTP surface: `/metrics` (or the configured path), `/probe`, the role checks
+/// `/ready`, `/primary` and `/replica`, `/`, `/healthz`. Any other path is a 404.
+///
+/// `/probe` and the role checks take a target's *name* from the configuration and nothing else:
+/// no address or DSN is ever accepted from a URL, so the exporter cannot be turned into a way
+/// to reach other servers.
 enum HTTPRoutes {
     static func router(exporter: Exporter, telemetryPath: String, maxRequestsInFlight: Int) -> Router<BasicRequestContext> {
         let router = Router()
@@ -18,6 +22,17 @@ enum HTTPRoutes {
             let body = await exporter.scrape(budget: budget)
             return try metricsResponse(body, acceptEncoding: request.headers[.acceptEncoding])
         }
+        router.get("/probe") { request, _ -> Response in
+            let name = try TargetParameter.name(in: request, exporter: exporter)
+            let budget = exporter.scrapeBudget(timeoutHeader: request.headers[.prometheusScrapeTimeout])
+            let body = await exporter.probe(target: name, budget: budget) ?? []
+            return try metricsResponse(body, acceptEncoding: request.headers[.acceptEncoding])
+        }
+        for question in RoleQuestion.allCases {
+            router.get(RouterPath("/" + question.rawValue)) { request, _ -> Response in
+                try await roleResponse(question, request: request, exporter: exporter)
+            }
+        }
         router.get("/healthz") { _, _ in
             "ok\n"
         }
@@ -26,6 +41,28 @@ enum HTTPRoutes {
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: page)))
         }
         return router
+    }
+
+    /// 200 when the target is fit for the role, 503 when not; a JSON line says why.
+    static func roleResponse(_ question: RoleQuestion, request: Request, exporter: Exporter) async throws -> Response {
+        let name = try TargetParameter.name(in: request, exporter: exporter)
+        var maxLag: Duration?
+        if let text = request.uri.queryParameters["max_lag"].map(String.init) {
+            guard question == .replica, let duration = DurationText.parse(text) else {
+                throw HTTPError(.badRequest, message: "max_lag takes a duration (e.g. 1s, 500ms), on /replica only")
+            }
+            maxLag = duration
+        }
+        if question != .ready, exporter.target(named: name)?.kind == .pgbouncer {
+            throw HTTPError(.badRequest, message: "\(name) is a PgBouncer target: /\(question.rawValue) applies to PostgreSQL targets; use /ready")
+        }
+        guard let answer = await exporter.answer(question, target: name, maxLag: maxLag) else {
+            throw HTTPError(.notFound)
+        }
+        return Response(
+            status: answer.ok ? .ok : .serviceUnavailable,
+            headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: answer.json)))
     }
 
     /// The scrape body, gzip-compressed when the scraper accepts it.
@@ -43,6 +80,23 @@ enum HTTPRoutes {
 extension HTTPField.Name {
     /// Sent by Prometheus with every scrape: how long it will wait for the answer.
     static let prometheusScrapeTimeout = HTTPField.Name("X-Prometheus-Scrape-Timeout-Seconds")!
+}
+
+/// The `target` query parameter of `/probe` and the role checks: a configured target's name.
+enum TargetParameter {
+    static func name(in request: Request, exporter: Exporter) throws -> String {
+        guard let value = request.uri.queryParameters["target"].map(String.init), !value.isEmpty else {
+            throw HTTPError(.badRequest, message: "missing ?target=NAME (the name of a configured target)")
+        }
+        guard exporter.target(named: value) != nil else {
+            let names = exporter.configuration.targets.map(\.name).joined(separator: ", ")
+            if !TargetName.isValid(value) {
+                throw HTTPError(.badRequest, message: "target must be the name of a configured target (\(names)); addresses and connection strings are refused")
+            }
+            throw HTTPError(.notFound, message: "no target named \"\(value)\"; configured: \(names)")
+        }
+        return value
+    }
 }
 
 /// Reads `Accept-Encoding` (RFC 9110 §12.5.3), honouring `q=0`.
@@ -77,7 +131,7 @@ struct InFlightLimitMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard inFlight.enter(limit: limit) else {
-            return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "too many requests in flight\n")))
+            return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "too many requests in flight")))
         }
         defer { inFlight.leave() }
         return try await next(request, context)
@@ -114,7 +168,7 @@ enum LandingPage {
             <p><a href="\(escape(telemetryPath))">Metrics</a> · <a href="/healthz">Health</a></p>
             <h2>Targets</h2>
             <ul>
-            \(rows.joined(separator: "\n"))
+            \(rows.joined(separator: ""))
             </ul>
             </body></html>
 

@@ -1,3 +1,4 @@
+import Exporter
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -60,20 +61,7 @@ struct LineLogHandler: LogHandler {
 
     /// A double-quoted string with JSON escapes (also valid logfmt).
     static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20:
-                result += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
+        JSONText.quoted(text)
     }
 
     /// UTC time, RFC 3339 with milliseconds.

@@ -32,8 +32,8 @@ struct StartupSettings {
 
         // DSNs are secrets: read from the environment here, never as a flag's default (which
         // --help would print).
-        let dsn = command.dsn ?? environment("DATA_SOURCE_NAME")
-        let pgbouncerDSN = command.pgbouncerDSN ?? environment("PGBOUNCER_DSN")
+        let dsn = try command.dsn ?? Self.fromEnvironment("DATA_SOURCE_NAME")
+        let pgbouncerDSN = try command.pgbouncerDSN ?? Self.fromEnvironment("PGBOUNCER_DSN")
         if let file = command.configFile ?? environment("PGSTACK_CONFIG_FILE") {
             if dsn != nil || pgbouncerDSN != nil {
                 throw ConfigurationError(
@@ -66,6 +66,18 @@ struct StartupSettings {
             return TargetConfiguration(name: name, kind: kind, connectionString: connectionString, disabled: disabled, limits: limits)
         } catch {
             throw ConfigurationError(field: field, problem: error.message)
+        }
+    }
+
+    /// A secret from the environment variable `name`, or from the file named by `name_FILE`
+    /// (as Kubernetes mounts secrets).
+    private static func fromEnvironment(_ name: String) throws -> String? {
+        if let value = environment(name) { return value }
+        guard let path = environment(name + "_FILE") else { return nil }
+        do {
+            return try SecretFile.read(path)
+        } catch {
+            throw ConfigurationError(field: name + "_FILE", problem: "cannot read \(path): \(error)")
         }
     }
 

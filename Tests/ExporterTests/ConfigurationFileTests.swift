@@ -54,7 +54,7 @@ import Testing
         expectError("targets:\n  - name: a\n    kind: mysql\n    dsn: host=x", line: 3, field: "targets[0].kind", mentioning: "mysql")
         expectError("targets:\n  - name: a\n    kind: postgres\n    dns: host=x", line: 4, field: "targets[0].dns", mentioning: "unknown setting")
         expectError("targets:\n  - name: a\n    kind: postgres", line: 2, field: "targets[0].dsn", mentioning: "dsn_file")
-        expectError("targets:\n  - name: a\n    kind: postgres\n    dsn: host=x\n    dsn_file: /x", line: 2, field: "targets[0]", mentioning: "both")
+        expectError("targets:\n  - name: a\n    kind: postgres\n    dsn: host=x\n    dsn_file: /x", line: 2, field: "targets[0]", mentioning: "keep one")
         expectError(
             "targets:\n  - {name: a, kind: postgres, dsn: host=x}\n  - {name: a, kind: postgres, dsn: host=y}",
             line: 3, field: "targets[1].name", mentioning: "unique")

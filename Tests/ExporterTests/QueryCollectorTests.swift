@@ -1,4 +1,5 @@
 @testable import Collectors
+import Exporter
 import Exposition
 import PostgresClient
 import Testing
@@ -87,5 +88,12 @@ import Testing
         #expect(query.families(from: result, options: options).first?.samples.map(\.value) == [1.228454, 2])
         options.includeAdminDatabase = true
         #expect(query.families(from: result, options: options).first?.samples.count == 3)
+    }
+}
+
+@Suite struct JSONTextTests {
+    @Test func stringsAreQuotedAsJSONWants() {
+        #expect(JSONText.quoted("plain") == "\"plain\"")
+        #expect(JSONText.quoted("a\"b\\c\nd\u{1}é") == "\"a\\\"b\\\\c\\nd\\u0001é\"")
     }
 }

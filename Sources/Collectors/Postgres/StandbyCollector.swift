@@ -1,6 +1,19 @@
 import Exposition
 import PostgresClient
 
+/// The standby's replication lag in seconds, as an SQL expression needing a `receiver` CTE
+/// (`SELECT status, last_msg_receipt_time FROM pg_stat_wal_receiver`); see ``standbyCollector``.
+public let standbyLagSecondsSQL = """
+    CASE WHEN NOT pg_is_in_recovery() THEN 0
+         WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+              AND (SELECT status FROM receiver) = 'streaming' THEN 0
+         WHEN pg_last_wal_receive_lsn() <> pg_last_wal_replay_lsn() THEN
+             greatest(0, extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()))
+         ELSE greatest(0, extract(epoch FROM clock_timestamp() - greatest(
+                  pg_last_xact_replay_timestamp(), (SELECT last_msg_receipt_time FROM receiver))))
+    END
+    """
+
 /// A standby's own view: how far it has received and replayed, whether replay is paused, and
 /// whether its WAL receiver is streaming.
 ///
@@ -23,14 +36,7 @@ public let standbyCollector = QueryCollector(
                        pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0') AS replay_lsn,
                        CASE WHEN pg_is_in_recovery()
                             THEN greatest(0, pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())) END AS replay_lag_bytes,
-                       CASE WHEN NOT pg_is_in_recovery() THEN 0
-                            WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
-                                 AND (SELECT status FROM receiver) = 'streaming' THEN 0
-                            WHEN pg_last_wal_receive_lsn() <> pg_last_wal_replay_lsn() THEN
-                                greatest(0, extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()))
-                            ELSE greatest(0, extract(epoch FROM clock_timestamp() - greatest(
-                                     pg_last_xact_replay_timestamp(), (SELECT last_msg_receipt_time FROM receiver))))
-                       END AS lag_seconds,
+                       \(standbyLagSecondsSQL) AS lag_seconds,
                        CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END AS replay_paused,
                        CASE WHEN pg_is_in_recovery() THEN coalesce((SELECT status FROM receiver), 'stopped') END AS status,
                        extract(epoch FROM clock_timestamp() - (SELECT last_msg_receipt_time FROM receiver)) AS last_msg_age
