@@ -84,7 +84,7 @@ public enum ConfigurationFile {
         return configuration
     }
 
-    private static func syntaxError(_ error: YamlError, file: String) -> ConfigurationError {
+    static func syntaxError(_ error: YamlError, file: String) -> ConfigurationError {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return ConfigurationError(file: file, line: mark.line, field: "YAML", problem: problem)
@@ -95,7 +95,7 @@ public enum ConfigurationFile {
 }
 
 /// Typed reads from the YAML tree, each failing with the node's line.
-private struct NodeReader {
+struct NodeReader {
     let file: String
 
     static let limitKeys: Set<String> = [

@@ -14,8 +14,13 @@ import Synchronization
 /// no address or DSN is ever accepted from a URL, so the exporter cannot be turned into a way
 /// to reach other servers.
 enum HTTPRoutes {
-    static func router(exporter: Exporter, telemetryPath: String, maxRequestsInFlight: Int) -> Router<BasicRequestContext> {
+    static func router(
+        exporter: Exporter, telemetryPath: String, maxRequestsInFlight: Int, basicAuthUsers: [String: String]
+    ) -> Router<BasicRequestContext> {
         let router = Router()
+        if !basicAuthUsers.isEmpty {
+            router.add(middleware: BasicAuthMiddleware(users: basicAuthUsers))
+        }
         router.add(middleware: InFlightLimitMiddleware(limit: maxRequestsInFlight))
         router.get(RouterPath(telemetryPath)) { request, _ -> Response in
             let budget = exporter.scrapeBudget(timeoutHeader: request.headers[.prometheusScrapeTimeout])

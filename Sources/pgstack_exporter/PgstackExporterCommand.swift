@@ -38,6 +38,9 @@ struct PgstackExporterCommand: AsyncParsableCommand {
     @Option(name: .customLong("web.listen-address"), help: "Address to listen on (env: PGSTACK_WEB_LISTEN_ADDRESS).")
     var listenAddress = environment("PGSTACK_WEB_LISTEN_ADDRESS") ?? ":9187"
 
+    @Option(name: .customLong("web.config.file"), help: "TLS and basic auth, in the exporter-toolkit format (env: PGSTACK_WEB_CONFIG_FILE).")
+    var webConfigFile = environment("PGSTACK_WEB_CONFIG_FILE") ?? ""
+
     @Option(name: .customLong("web.telemetry-path"), help: "Path of the metrics (env: PGSTACK_WEB_TELEMETRY_PATH).")
     var telemetryPath = environment("PGSTACK_WEB_TELEMETRY_PATH") ?? "/metrics"
 
@@ -105,9 +108,12 @@ struct PgstackExporterCommand: AsyncParsableCommand {
                 "collectors": .string(target.collectors.map(\.name).joined(separator: ",")),
             ])
         }
-        let router = HTTPRoutes.router(exporter: exporter, telemetryPath: settings.telemetryPath, maxRequestsInFlight: settings.maxRequests)
+        let router = HTTPRoutes.router(
+            exporter: exporter, telemetryPath: settings.telemetryPath, maxRequestsInFlight: settings.maxRequests,
+            basicAuthUsers: settings.web.basicAuthUsers)
         let app = Application(
             router: router,
+            server: settings.server,
             configuration: .init(address: .hostname(settings.listenAddress.host, port: settings.listenAddress.port), serverName: "pgstack_exporter"),
             services: [ExporterShutdown(exporter: exporter)],
             logger: logger)

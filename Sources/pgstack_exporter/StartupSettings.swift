@@ -1,5 +1,7 @@
 import Collectors
 import Exporter
+import Hummingbird
+import HummingbirdCore
 
 /// The command line and environment turned into checked settings. Every error names the flag
 /// (and its environment variable) or the config file line, and never repeats a DSN.
@@ -8,6 +10,10 @@ struct StartupSettings {
     let listenAddress: ListenAddress
     let telemetryPath: String
     let maxRequests: Int
+    /// TLS and basic auth (empty when no `--web.config.file`).
+    let web: WebConfiguration
+    /// The HTTP server, with TLS when configured (certificates loaded and checked here).
+    let server: HTTPServerBuilder
 
     init(_ command: PgstackExporterCommand) throws {
         guard let address = ListenAddress(command.listenAddress) else {
@@ -19,6 +25,12 @@ struct StartupSettings {
         }
         telemetryPath = command.telemetryPath
         maxRequests = try Self.positive(command.maxRequests, field: "--web.max-requests (PGSTACK_WEB_MAX_REQUESTS)")
+        if command.webConfigFile.isEmpty {
+            web = WebConfiguration()
+        } else {
+            web = try WebConfiguration.load(path: command.webConfigFile)
+        }
+        server = try WebSecurity.server(web, file: command.webConfigFile)
 
         var limits = TargetLimits()
         limits.collectorTimeout = try Self.duration(command.collectorTimeout, field: "--collector.timeout (PGSTACK_COLLECTOR_TIMEOUT)")

@@ -11,8 +11,11 @@ public struct HTTPResponse: Sendable {
 /// HTTP requests made the way an operator would: with curl.
 public enum HTTP {
     /// GETs `url`. With `decompress`, curl asks for gzip and decodes it (as Prometheus does).
-    public static func get(_ url: String, headers: [String: String] = [:], decompress: Bool = true, timeoutSeconds: Double = 30) async throws -> HTTPResponse {
-        var arguments = ["-sS", "-i", "--max-time", String(timeoutSeconds)]
+    /// `curlArguments` adds to curl's (e.g. `--cacert`, `-u user:password`).
+    public static func get(
+        _ url: String, headers: [String: String] = [:], decompress: Bool = true, timeoutSeconds: Double = 30, curlArguments: [String] = []
+    ) async throws -> HTTPResponse {
+        var arguments = ["-sS", "-i", "--max-time", String(timeoutSeconds)] + curlArguments
         if decompress { arguments.append("--compressed") }
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
             arguments += ["-H", "\(name): \(value)"]

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// TLS and basic auth from a `--web.config.file` in the exporter-toolkit format.
+@Suite(.serialized) struct WebSecurityTests {
+    let bed: TestBed
+    let directory: String
+
+    /// bcrypt (cost 10) of "pgstack-test-password", made with Python's crypt module.
+    static let hash = "$2b$10$L4rfYMpi/oSk70iDBYDXuuyHUa7gsP0ahgOEUSwED6g77TmW0BmnG"
+
+    init() throws {
+        bed = try TestBed.current()
+        directory = NSTemporaryDirectory() + "pgstack-tls-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    /// A self-signed certificate for 127.0.0.1, made for this test.
+    private func makeCertificate() async throws {
+        try await Command.check("openssl", [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem",
+        ])
+    }
+
+    private func writeWebConfig(_ text: String) throws -> String {
+        let path = directory + "/web.yml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func tlsAndBasicAuthGuardEveryEndpoint() async throws {
+        try await makeCertificate()
+        let web = try writeWebConfig("""
+            tls_server_config:
+              cert_file: \(directory)/cert.pem
+              key_file: \(directory)/key.pem
+            basic_auth_users:
+              prometheus: \(Self.hash)
+            """)
+        let exporter = try await ExporterProcess.start(["--web.config.file", web], environment: ["DATA_SOURCE_NAME": bed.primaryDSN])
+        defer { Task { await exporter.stop() } }
+        let base = "https://127.0.0.1:\(exporter.port)"
+        let trust = ["--cacert", directory + "/cert.pem"]
+
+        let scraped = try await HTTP.get(base + "/metrics", curlArguments: trust + ["-u", "prometheus:pgstack-test-password"])
+        #expect(scraped.status == 200)
+        #expect(try ScrapeText(scraped.text).value("pg_up") == 1)
+        for path in ["/metrics", "/probe?target=postgres", "/primary?target=postgres", "/", "/healthz"] {
+            let wrong = try await HTTP.get(base + path, curlArguments: trust + ["-u", "prometheus:not-the-password"])
+            #expect(wrong.status == 401, "\(path)")
+            #expect(wrong.headers["www-authenticate"]?.hasPrefix("Basic") == true)
+            #expect(try await HTTP.get(base + path, curlArguments: trust).status == 401, "\(path)")
+            #expect(try await HTTP.get(base + path, curlArguments: trust + ["-u", "nobody:pgstack-test-password"]).status == 401)
+        }
+        let plain = try await Command.run("curl", ["-sS", "--max-time", "5", "http://127.0.0.1:\(exporter.port)/metrics"])
+        #expect(plain.exitCode != 0 || !plain.text.contains("pg_up"))
+        let again = try await HTTP.get(base + "/primary?target=postgres", curlArguments: trust + ["-u", "prometheus:pgstack-test-password"])
+        #expect(again.status == 200)
+        #expect(!exporter.log.contains("pgstack-test-password"))
+    }
+
+    @Test func aBrokenWebConfigStopsTheStartWithTheField() async throws {
+        let missing = try writeWebConfig("tls_server_config:\n  cert_file: \(directory)/none.pem\n  key_file: \(directory)/none.key\n")
+        let noCert = try await Command.run(ExporterProcess.binaryPath, ["--web.config.file", missing, "--dsn", bed.primaryDSN, "--web.listen-address", "127.0.0.1:0"])
+        #expect(noCert.exitCode != 0)
+        #expect(noCert.standardError.contains("tls_server_config.cert_file"))
+
+        let plainPassword = try writeWebConfig("basic_auth_users:\n  prometheus: hunter2\n")
+        let notHashed = try await Command.run(ExporterProcess.binaryPath, ["--web.config.file", plainPassword, "--dsn", bed.primaryDSN, "--web.listen-address", "127.0.0.1:0"])
+        #expect(notHashed.exitCode != 0)
+        #expect(notHashed.standardError.contains("web.yml:2: basic_auth_users.prometheus: is not a bcrypt hash"))
+        #expect(!notHashed.standardError.contains("hunter2"))
+    }
+}
