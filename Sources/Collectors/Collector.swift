@@ -23,8 +23,26 @@ public protocol Collector: Sendable {
     /// The metrics it can produce, for the docs (the families actually returned may be fewer:
     /// a column missing in this server version, or NULL, means no sample).
     var metrics: [MetricDescription] { get }
+    /// Whether it reads the whole server once, or each database (tables, indexes).
+    var scope: CollectorScope { get }
+    /// Whether it runs when the configuration does not ask for it.
+    var enabledByDefault: Bool { get }
     /// Reads the target and returns this scrape's families.
     func collect(from runner: any QueryRunner) async throws -> [MetricFamily]
+}
+
+extension Collector {
+    public var scope: CollectorScope { .cluster }
+    public var enabledByDefault: Bool { true }
+}
+
+/// Where a collector reads.
+public enum CollectorScope: Sendable {
+    /// Once per target, in the database its connection string names: server-wide views.
+    case cluster
+    /// Once in every database found on the target (its own tables and indexes), each label
+    /// `datname`, on connections kept within the target's database connection cap.
+    case database
 }
 
 /// A metric a collector produces, as the docs list it.

@@ -17,6 +17,7 @@ public enum CollectorCatalog {
         locksCollector,
         checkpointsCollector,
         SettingsCollector(),
+        tablesCollector,
         PgBouncerVersionCollector(),
         pgbouncerPoolsCollector,
         pgbouncerStatsCollector,
@@ -27,7 +28,7 @@ public enum CollectorCatalog {
 
     /// The collectors that run by default on a target of `kind`.
     public static func defaults(for kind: ServerInfo.Kind) -> [any Collector] {
-        all.filter { $0.targetKind == kind }
+        all.filter { $0.targetKind == kind && $0.enabledByDefault }
     }
 
     /// The collector named `name` for targets of `kind`, if there is one.

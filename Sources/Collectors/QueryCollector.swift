@@ -10,12 +10,19 @@ public struct QueryCollector: Collector {
     public let targetKind: ServerInfo.Kind
     public let summary: String
     public let queries: [MetricQuery]
+    public let scope: CollectorScope
+    public let enabledByDefault: Bool
 
-    public init(name: String, targetKind: ServerInfo.Kind, summary: String, queries: [MetricQuery]) {
+    public init(
+        name: String, targetKind: ServerInfo.Kind, summary: String, queries: [MetricQuery],
+        scope: CollectorScope = .cluster, enabledByDefault: Bool = true
+    ) {
         self.name = name
         self.targetKind = targetKind
         self.summary = summary
         self.queries = queries
+        self.scope = scope
+        self.enabledByDefault = enabledByDefault
     }
 
     public var metrics: [MetricDescription] {

@@ -74,6 +74,9 @@ public final class Connection: Sendable {
             ("dbname", connectionString.raw),  // expanded by libpq (expand_dbname = 1)
             ("fallback_application_name", options.applicationName),
         ]
+        if let database = connectionString.separateDatabase {
+            parameters.append(("dbname", database))  // a second dbname is not expanded: it overrides
+        }
         if let password = connectionString.separatePassword {
             parameters.append(("password", password))
         }

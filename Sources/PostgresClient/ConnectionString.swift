@@ -44,6 +44,19 @@ public struct ConnectionString: Sendable {
     /// in `PGPASSWORD` or a password file).
     public var password: String? { separatePassword ?? options["password"] }
 
+    /// Another database on the same server, for the collectors that read each database.
+    public private(set) var separateDatabase: String?
+
+    /// The database the connection opens.
+    public var database: String? { separateDatabase ?? options["dbname"] }
+
+    /// The same connection string for database `name`.
+    public func withDatabase(_ name: String) -> ConnectionString {
+        var copy = self
+        copy.separateDatabase = name
+        return copy
+    }
+
     /// The same connection string with `password` given apart (a secret file, for instance).
     public func withPassword(_ password: String) -> ConnectionString {
         var copy = self
@@ -58,7 +71,7 @@ public struct ConnectionString: Sendable {
     public var redacted: String {
         let host = options["host"] ?? options["hostaddr"] ?? "localhost"
         let port = options["port"] ?? "5432"
-        var text = "\(host):\(port)/\(options["dbname"] ?? options["user"] ?? "")"
+        var text = "\(host):\(port)/\(database ?? options["user"] ?? "")"
         if let user = options["user"] { text += " user=\(user)" }
         return text
     }
