@@ -102,7 +102,8 @@ struct NodeReader {
         "max_connections", "collector_timeout", "lock_timeout", "connect_timeout", "connection_max_age", "check_timeout",
     ]
     static let targetKeys: Set<String> = limitKeys.union([
-        "name", "kind", "dsn", "dsn_file", "dsn_env", "password_file", "password_env", "collectors", "options", "in_metrics",
+        "name", "kind", "dsn", "dsn_file", "dsn_env", "password_file", "password_env", "collectors", "enable", "options",
+        "in_metrics", "databases",
     ])
     static let optionKeys: Set<String> = [
         "include_admin_database", "activity_labels", "activity_labels_limit", "statements_top_n",
@@ -218,15 +219,12 @@ struct NodeReader {
             throw error(kindNode, "\(path).kind", "\"\(kindText)\" is not a kind; write postgres or pgbouncer")
         }
         let connectionString = try dsn(mapping, node: node, path: path, kind: kind)
-        var collectors: [any Collector]?
-        if let listNode = mapping["collectors"] {
-            collectors = try sequence(listNode, path: "\(path).collectors").map { item in
-                let collectorName = try string(item, path: "\(path).collectors")
-                guard let collector = CollectorCatalog.named(collectorName, for: kind) else {
-                    throw error(item, "\(path).collectors", "no \(kind.rawValue) collector \"\(collectorName)\"; available: \(CollectorCatalog.names(for: kind).joined(separator: ", "))")
-                }
-                return collector
-            }
+        var collectors = try mapping["collectors"].map { try collectorList($0, path: "\(path).collectors", kind: kind) }
+        if let enableNode = mapping["enable"] {
+            if collectors != nil { throw error(enableNode, "\(path).enable", "has no effect with collectors: list the collectors there instead") }
+            let extra = try collectorList(enableNode, path: "\(path).enable", kind: kind)
+            collectors = CollectorCatalog.defaults(for: kind).filter { !disabled.contains($0.name) }
+                + extra.filter { wanted in !CollectorCatalog.defaults(for: kind).contains { $0.name == wanted.name } }
         }
         let limits = try self.limits(mapping, path: path, base: defaults)
         let options = try mapping["options"].map { try self.options($0, path: "\(path).options", base: defaultOptions) } ?? defaultOptions
@@ -234,7 +232,35 @@ struct NodeReader {
             name: name, kind: kind, connectionString: connectionString, collectors: collectors, disabled: disabled,
             limits: limits, options: options)
         if let node = mapping["in_metrics"] { target.inMetrics = try boolean(node, path: "\(path).in_metrics") }
+        if let node = mapping["databases"] { target.databases = try discovery(node, path: "\(path).databases") }
         return target
+    }
+
+    func collectorList(_ node: Node, path: String, kind: ServerInfo.Kind) throws -> [any Collector] {
+        try sequence(node, path: path).map { item in
+            let collectorName = try string(item, path: path)
+            guard let collector = CollectorCatalog.named(collectorName, for: kind) else {
+                throw error(item, path, "no \(kind.rawValue) collector \"\(collectorName)\"; available: \(CollectorCatalog.names(for: kind).joined(separator: ", "))")
+            }
+            return collector
+        }
+    }
+
+    func discovery(_ node: Node, path: String) throws -> DatabaseDiscovery {
+        let mapping = try self.mapping(node, path: path, allowed: ["include", "exclude", "refresh", "max_connections"])
+        var discovery = DatabaseDiscovery()
+        for key in ["include", "exclude"] {
+            guard let list = mapping[key] else { continue }
+            let patterns = try sequence(list, path: "\(path).\(key)").map { item in
+                let pattern = try string(item, path: "\(path).\(key)")
+                guard (try? Regex(pattern)) != nil else { throw error(item, "\(path).\(key)", "\"\(pattern)\" is not a regular expression") }
+                return pattern
+            }
+            if key == "include" { discovery.include = patterns } else { discovery.exclude = patterns }
+        }
+        if let node = mapping["refresh"] { discovery.refresh = try duration(node, path: "\(path).refresh") }
+        if let node = mapping["max_connections"] { discovery.maxConnections = try positiveInteger(node, path: "\(path).max_connections") }
+        return discovery
     }
 
     private func dsn(_ mapping: [String: Node], node: Node, path: String, kind: ServerInfo.Kind) throws -> ConnectionString {

@@ -17,6 +17,8 @@ public struct TargetConfiguration: Sendable {
     public var options: CollectorOptions
     /// Whether `/metrics` includes this target (every target can be scraped alone on `/probe`).
     public var inMetrics = true
+    /// Which databases the per-database collectors read (PostgreSQL).
+    public var databases = DatabaseDiscovery()
 
     /// - Parameter collectors: the collectors to run; `nil` for every collector of `kind` but
     ///   those named in `disabled`.

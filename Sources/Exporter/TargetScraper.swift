@@ -8,6 +8,10 @@ import PostgresClient
 actor TargetScraper {
     let target: TargetConfiguration
     private let pool: ConnectionPool
+    /// Connections to each database, for the per-database collectors.
+    private let databaseConnections: DatabaseConnections
+    /// The databases found last, and when.
+    private var discovered: (names: [String], at: ContinuousClock.Instant)?
     private let blocking: BlockingPool
     private let logger: Logger
     private var currentRun: CollectionRun?
@@ -21,6 +25,7 @@ actor TargetScraper {
         self.target = target
         self.blocking = blocking
         self.pool = ConnectionPool(target: target, blocking: blocking)
+        self.databaseConnections = DatabaseConnections(target: target, blocking: blocking)
         var logger = logger
         logger[metadataKey: "target"] = .string(target.name)
         self.logger = logger
@@ -40,12 +45,13 @@ actor TargetScraper {
         await run.wait(until: deadline)
         return TargetScrape(
             target: target, outcomes: run.outcomes, duration: .now - run.startedAt,
-            errorTotals: errorTotals, openConnections: await pool.openConnections)
+            errorTotals: errorTotals, openConnections: await pool.openConnections + (await databaseConnections.openConnections))
     }
 
     /// Closes the target's connections.
     func shutdown() async {
         await pool.closeAll()
+        await databaseConnections.closeAll()
     }
 
     private func collect(into run: CollectionRun, deadline: ContinuousClock.Instant) async {
@@ -59,8 +65,8 @@ actor TargetScraper {
                 outcome = CollectorOutcome(collector: collector.name, families: [], error: unreachable, duration: .zero)
             } else {
                 do {
-                    let families = try await execute(collector, deadline: deadline)
-                    outcome = CollectorOutcome(collector: collector.name, families: families, error: nil, duration: .now - started)
+                    let (families, partialFailure) = try await execute(collector, deadline: deadline)
+                    outcome = CollectorOutcome(collector: collector.name, families: families, error: partialFailure, duration: .now - started)
                 } catch {
                     let failure = error as? PostgresError ?? PostgresError(kind: .queryFailed, message: "\(error)")
                     if failure.kind == .connectionFailed { unreachable = failure }
@@ -72,18 +78,53 @@ actor TargetScraper {
         }
     }
 
-    /// Runs one collector on a pooled connection.
-    private func execute(_ collector: any Collector, deadline: ContinuousClock.Instant) async throws -> [MetricFamily] {
-        try await withRunner(deadline: deadline, timeout: target.limits.collectorTimeout) { runner in
-            try await collector.collect(from: runner)
+    /// Runs one collector: once on the target's connection, or, for a per-database collector,
+    /// once in each discovered database. A database that fails does not hide the others: their
+    /// families are kept and the failure is returned beside them.
+    private func execute(_ collector: any Collector, deadline: ContinuousClock.Instant) async throws -> ([MetricFamily], PostgresError?) {
+        let timeout = target.limits.collectorTimeout
+        guard collector.scope == .database else {
+            return (try await withRunner(on: pool, deadline: deadline, timeout: timeout) { try await collector.collect(from: $0) }, nil)
         }
+        var families: [MetricFamily] = []
+        var failure: PostgresError?
+        for database in try await discoveredDatabases(deadline: deadline) {
+            let pool = await databaseConnections.pool(for: database)
+            do {
+                families += try await withRunner(on: pool, deadline: deadline, timeout: timeout) { try await collector.collect(from: $0) }
+            } catch {
+                failure = failure ?? (error as? PostgresError) ?? PostgresError(kind: .queryFailed, message: "\(error)")
+                discovered = nil  // a database may have gone: look again next time
+            }
+        }
+        return (families, failure)
     }
 
-    /// Runs `body` with a runner on a pooled connection, within `timeout` and `deadline`. A
-    /// reused connection that turns out broken (the server restarted since the last use) is
-    /// replaced once, so the first scrape after a restart is already complete.
+    /// The target's databases (``DatabaseDiscovery``), read again once `refresh` has passed.
+    private func discoveredDatabases(deadline: ContinuousClock.Instant) async throws -> [String] {
+        if let discovered, ContinuousClock.now - discovered.at < target.databases.refresh {
+            return discovered.names
+        }
+        let sql = target.databases.sql
+        let result = try await withRunner(on: pool, deadline: deadline, timeout: target.limits.collectorTimeout) { try await $0.query(sql) }
+        let names = result.rows.compactMap { $0.first ?? nil }
+        await databaseConnections.keep(only: names)
+        discovered = (names, .now)
+        return names
+    }
+
+    /// Runs `body` with a runner on the target's own connection (see ``withRunner(on:deadline:timeout:_:)``).
     func withRunner<T>(
         deadline: ContinuousClock.Instant, timeout: Duration, _ body: (TargetQueryRunner) async throws -> T
+    ) async throws -> T {
+        try await withRunner(on: pool, deadline: deadline, timeout: timeout, body)
+    }
+
+    /// Runs `body` with a runner on a connection from `pool`, within `timeout` and `deadline`.
+    /// A reused connection that turns out broken (the server restarted since the last use) is
+    /// replaced once, so the first scrape after a restart is already complete.
+    private func withRunner<T>(
+        on pool: ConnectionPool, deadline: ContinuousClock.Instant, timeout: Duration, _ body: (TargetQueryRunner) async throws -> T
     ) async throws -> T {
         var attempt = 0
         while true {

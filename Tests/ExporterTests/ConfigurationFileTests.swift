@@ -84,6 +84,30 @@ import Testing
             line: 6, field: "targets[0].options.top_m", mentioning: "unknown setting")
     }
 
+    @Test func databaseDiscoveryAndExtraCollectorsAreConfiguredPerTarget() throws {
+        let configuration = try parse("""
+            targets:
+              - name: a
+                kind: postgres
+                dsn: host=x
+                enable: [tables]
+                databases: {include: ["^app"], exclude: ["_test$"], refresh: 1m, max_connections: 2}
+            """)
+        let target = try #require(configuration.targets.first)
+        #expect(target.collectors.map(\.name).contains("tables"))
+        #expect(target.collectors.map(\.name).contains("connections"))
+        #expect(target.databases.include == ["^app"])
+        #expect(target.databases.exclude == ["_test$"])
+        #expect(target.databases.refresh == .seconds(60))
+        #expect(target.databases.maxConnections == 2)
+        expectError(
+            "targets:\n  - {name: a, kind: postgres, dsn: host=x, databases: {include: ['(unclosed']}}",
+            line: 2, field: "targets[0].databases.include", mentioning: "regular expression")
+        expectError(
+            "targets:\n  - {name: a, kind: postgres, dsn: host=x, collectors: [server], enable: [tables]}",
+            line: 2, field: "targets[0].enable", mentioning: "no effect")
+    }
+
     @Test func aBadDSNIsReportedWithoutRepeatingIt() {
         expectError("targets:\n  - name: a\n    kind: postgres\n    dsn: host=x password=s3cret junk", line: 4, field: "targets[0].dsn", mentioning: "invalid connection string")
     }

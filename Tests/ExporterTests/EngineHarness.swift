@@ -8,9 +8,14 @@ import TestSupport
 struct EngineHarness {
     let exporter: Exporter
 
-    init(_ targets: [(String, ServerInfo.Kind, String)], limits: TargetLimits = TargetLimits(), options: CollectorOptions = CollectorOptions()) throws {
+    init(
+        _ targets: [(String, ServerInfo.Kind, String)], limits: TargetLimits = TargetLimits(), options: CollectorOptions = CollectorOptions(),
+        configure: (inout TargetConfiguration) -> Void = { _ in }
+    ) throws {
         let configured = try targets.map { name, kind, dsn in
-            TargetConfiguration(name: name, kind: kind, connectionString: try ConnectionString(dsn), limits: limits, options: options)
+            var target = TargetConfiguration(name: name, kind: kind, connectionString: try ConnectionString(dsn), limits: limits, options: options)
+            configure(&target)
+            return target
         }
         exporter = Exporter(configuration: ExporterConfiguration(targets: configured), logger: Logger(label: "test"))
     }
