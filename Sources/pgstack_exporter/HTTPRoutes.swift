@@ -163,7 +163,12 @@ struct InFlightLimitMiddleware<Context: RequestContext>: RouterMiddleware {
 /// only: never a host, a DSN or a password.
 enum LandingPage {
     static func html(targets: [TargetConfiguration], telemetryPath: String) -> String {
-        let rows = targets.map { "<li>\(escape($0.name)) (\($0.kind.rawValue)): \($0.collectors.map(\.name).joined(separator: ", "))</li>" }
+        let rows = targets.map { target in
+            let name = escape(target.name)
+            let checks = target.kind == .postgres ? ["ready", "primary", "replica"] : ["ready"]
+            let links = (["<a href=\"/probe?target=\(name)\">probe</a>"] + checks.map { "<a href=\"/\($0)?target=\(name)\">\($0)</a>" })
+            return "<li>\(name) (\(target.kind.rawValue)): \(target.collectors.map(\.name).joined(separator: ", ")) · \(links.joined(separator: " "))</li>"
+        }
         return """
             <!doctype html>
             <html><head><meta charset="utf-8"><title>pgstack_exporter</title></head>
