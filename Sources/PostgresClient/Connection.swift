@@ -189,6 +189,9 @@ public final class Connection: Sendable {
         }
     }
 
+    /// Where this connection points, safe to show and to key by: `host:port/dbname user=…`.
+    public var endpoint: String { connectionString.redacted }
+
     /// A fresh id to pass to both ``execute(_:queryID:)`` and ``cancel(queryID:)``.
     public func reserveQueryID() -> UInt64 {
         cancelState.withLock { state in
