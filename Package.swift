@@ -14,6 +14,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pgstack_exporter", targets: ["pgstack_exporter"]),
+        // Built by scripts/bench only (release mode): the exposition micro-benchmark.
+        .executable(name: "encoder-benchmark", targets: ["EncoderBenchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
@@ -81,6 +83,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Benchmarks (scripts/bench): a process-wide malloc counter and the encoder benchmark.
+        .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
+        .executableTarget(
+            name: "EncoderBenchmark",
+            dependencies: ["Exposition", "CMallocCounter"],
+            path: "Benchmarks/EncoderBenchmark",
             swiftSettings: swiftSettings
         ),
 

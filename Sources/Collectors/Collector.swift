@@ -10,6 +10,13 @@ public protocol QueryRunner: Sendable {
     var options: CollectorOptions { get }
     /// Runs one statement and returns its rows as text.
     func query(_ sql: String) async throws -> QueryResult
+    /// Names the server this runner reaches (host, port, database, user; never a secret), for
+    /// results kept between scrapes (``MetricQuery/refreshInterval``); `nil`: keep nothing.
+    var cacheKey: String? { get }
+}
+
+extension QueryRunner {
+    public var cacheKey: String? { nil }
 }
 
 /// Reads one part of a server's state and turns it into metric families.

@@ -36,7 +36,14 @@ public struct QueryCollector: Collector {
         var families: [MetricFamily] = []
         for (index, query) in queries.enumerated() where permitted[index] {
             guard let sql = query.sql(forVersion: runner.server.versionNumber) else { continue }
-            let result = try await runner.query(sql)
+            let result: QueryResult
+            if let interval = query.refreshInterval, let key = runner.cacheKey {
+                result = try await QueryResultCache.shared.result(for: key + "\u{0}" + sql, maxAge: interval) {
+                    try await runner.query(sql)
+                }
+            } else {
+                result = try await runner.query(sql)
+            }
             families += query.families(from: result, options: runner.options)
         }
         return families
@@ -74,20 +81,29 @@ public struct MetricQuery: Sendable {
     /// monitoring role may lack (`has_function_privilege('pg_ls_waldir()', 'EXECUTE')`): the
     /// query is skipped, not failed, without it.
     public let requires: String?
+    /// For a query that is costly on the server and whose answer changes slowly (database
+    /// sizes: `pg_database_size` reads the size of every file of every database): its result
+    /// is reused for this long by every scrape of the same server, instead of being asked
+    /// again. `nil`: asked on every scrape.
+    public let refreshInterval: Duration?
 
     public init(_ variants: [SQLVariant], labels: [String] = [], metrics: [ColumnMetric],
-                requires: String? = nil, keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil) {
+                requires: String? = nil, refreshInterval: Duration? = nil,
+                keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil) {
         self.variants = variants.sorted { $0.minimumVersion < $1.minimumVersion }
         self.labels = labels
         self.metrics = metrics
         self.requires = requires
+        self.refreshInterval = refreshInterval
         self.keepRow = keepRow
     }
 
     /// One SQL text for every supported version.
     public init(sql: String, labels: [String] = [], metrics: [ColumnMetric],
-                requires: String? = nil, keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil) {
-        self.init([SQLVariant(sql)], labels: labels, metrics: metrics, requires: requires, keepRow: keepRow)
+                requires: String? = nil, refreshInterval: Duration? = nil,
+                keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil) {
+        self.init([SQLVariant(sql)], labels: labels, metrics: metrics, requires: requires,
+                  refreshInterval: refreshInterval, keepRow: keepRow)
     }
 
     /// The SQL to run on a server whose `PQserverVersion` is `version`.
@@ -97,32 +113,58 @@ public struct MetricQuery: Sendable {
 
     /// Maps rows to families: one family per metric whose columns the result has, one sample
     /// per kept row whose value is not NULL.
+    ///
+    /// Column positions are looked up once per result, not per row and label: on a busy server
+    /// (thousands of statements or tables) this loop is most of a scrape's CPU.
     public func families(from result: QueryResult, options: CollectorOptions = CollectorOptions()) -> [MetricFamily] {
         let rows = result.rows.indices.map { QueryRow(result: result, index: $0) }.filter { keepRow?($0, options) ?? true }
+        let queryLabelColumns = labels.map { result.index(of: $0) }
         var families: [MetricFamily] = []
         for metric in metrics {
             if let columns = metric.value.columns, !columns.contains(where: { result.index(of: $0) != nil }) { continue }
+            let labelNames = labels + metric.extraLabels
+            let labelColumns = queryLabelColumns + metric.extraLabels.map { result.index(of: $0) }
+            let read = metric.reader(for: result)
             var family = MetricFamily(name: metric.name, help: metric.help, type: metric.type)
+            family.samples.reserveCapacity(rows.count)
             for row in rows {
+                let values = result.rows[row.index]
                 var rowLabels: [Label] = []
-                rowLabels.reserveCapacity(labels.count + metric.extraLabels.count + 1)
-                for name in labels + metric.extraLabels {
-                    rowLabels.append(Label(name, row[name] ?? ""))
+                rowLabels.reserveCapacity(labelNames.count + 1)
+                for (name, column) in zip(labelNames, labelColumns) {
+                    rowLabels.append(Label(name, column.flatMap { values[$0] } ?? ""))
                 }
-                if case .oneHot(let column, let values) = metric.value {
+                switch read {
+                case .oneHot(let column, let name, let known):
                     // NULL (e.g. a standby's receiver status on a primary): no series at all.
-                    guard let current = row[column] else { continue }
-                    for value in values + (values.contains(current) ? [] : [current]) {
-                        family.add(current == value ? 1 : 0, rowLabels + [Label(column, value)])
+                    guard let current = column.flatMap({ values[$0] }) else { continue }
+                    for value in known + (known.contains(current) ? [] : [current]) {
+                        var labels = rowLabels
+                        labels.append(Label(name, value))
+                        family.add(current == value ? 1 : 0, labels)
                     }
-                } else if let value = metric.value(in: row) {
-                    family.add(value, rowLabels)
+                case .column(let column, let scale):
+                    if let value = column.flatMap({ values[$0] }).flatMap(parseNumber) {
+                        family.add(scaled(value, by: scale), rowLabels)
+                    }
+                case .one:
+                    family.add(1, rowLabels)
+                case .computed(let compute):
+                    if let value = compute(row) { family.add(value, rowLabels) }
                 }
             }
             families.append(family)
         }
         return families
     }
+}
+
+/// A ``ColumnMetric/Value`` with its columns resolved to positions in one result.
+enum ResolvedValue {
+    case column(Int?, scale: Double)
+    case one
+    case computed(@Sendable (QueryRow) -> Double?)
+    case oneHot(column: Int?, name: String, values: [String])
 }
 
 /// One row of a result, read by column name.
@@ -226,6 +268,17 @@ public struct ColumnMetric: Sendable {
     var ownLabels: [String] {
         if case .oneHot(let column, _) = value { return extraLabels + [column] }
         return extraLabels
+    }
+
+    /// How to read this metric from rows of `result`, its columns looked up once.
+    func reader(for result: QueryResult) -> ResolvedValue {
+        switch value {
+        case .column(let column, let scale): .column(result.index(of: column), scale: scale)
+        case .firstColumn(let columns, let scale): .column(columns.lazy.compactMap(result.index(of:)).first, scale: scale)
+        case .one: .one
+        case .computed(let compute): .computed(compute)
+        case .oneHot(let column, let values): .oneHot(column: result.index(of: column), name: column, values: values)
+        }
     }
 
     /// This metric's value in `row`, or `nil` for no sample.

@@ -19,6 +19,8 @@ struct TargetQueryRunner: QueryRunner {
 
     var server: ServerInfo { pooled.connection.server }
 
+    var cacheKey: String? { pooled.connection.endpoint }
+
     func query(_ sql: String) async throws -> QueryResult {
         var text = sql
         let mustApply = sessionSettings != nil && pooled.appliedSettings.withLock { $0 } != sessionSettings

@@ -40,6 +40,9 @@ public struct FamilySet: Sendable {
             families.append(MetricFamily(name: family.name, help: family.help, type: family.type))
             seenLabels.append([])
         }
+        // Sized once: growing a set of label arrays rehashes every one of them.
+        seenLabels[index].reserveCapacity(seenLabels[index].count + family.samples.count)
+        families[index].samples.reserveCapacity(families[index].samples.count + family.samples.count)
         for sample in family.samples {
             if seenLabels[index].insert(sample.labels).inserted {
                 families[index].samples.append(sample)

@@ -12,43 +12,167 @@ public enum TextEncoder {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     /// Encodes `families` (each written whole and once, `# HELP` and `# TYPE` first).
+    ///
+    /// Two passes: the first bounds the size of the text from string lengths alone (every
+    /// escapable byte counted twice, every value at its longest), the second writes through a
+    /// pointer into one allocation of that size. Appending piece by piece to an array instead
+    /// cost about 3,000 instructions per sample (callgrind), most of it in `append`'s checks;
+    /// an exact first pass (scanning every label for escapes) cost a third of the encoder's
+    /// time. The unused tail of the bound is never written, so it costs address space, not
+    /// memory.
     public static func encode(_ families: [MetricFamily]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(families.reduce(0) { $0 + 96 + $1.samples.count * 64 })
+        var capacity = 0
         for family in families {
-            append(family, to: &out)
+            capacity += maximumSize(of: family)
         }
-        return out
+        return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            var writer = Writer(buffer)
+            for family in families {
+                writer.write(family)
+            }
+            count = writer.position
+        }
     }
 
-    /// Appends one family to `out`.
-    public static func append(_ family: MetricFamily, to out: inout [UInt8]) {
-        out.append(contentsOf: "# HELP ".utf8)
-        out.append(contentsOf: family.name.utf8)
-        out.append(.space)
-        appendEscaped(family.help, escapingQuotes: false, to: &out)
-        out.append(.newline)
-        out.append(contentsOf: "# TYPE ".utf8)
-        out.append(contentsOf: family.name.utf8)
-        out.append(.space)
-        out.append(contentsOf: family.type.rawValue.utf8)
-        out.append(.newline)
+    /// Bytes `family` can take at most, from the UTF-8 lengths of its strings (O(1) each).
+    static func maximumSize(of family: MetricFamily) -> Int {
+        let name = family.name.utf8.count
+        var size = 7 + name + 1 + 2 * family.help.utf8.count + 1
+            + 7 + name + 1 + family.type.rawValue.utf8.count + 1
         for sample in family.samples {
-            out.append(contentsOf: family.name.utf8)
+            size += name + 1 + maximumValueLength + 1
             if !sample.labels.isEmpty {
-                out.append(UInt8(ascii: "{"))
-                for (position, label) in sample.labels.enumerated() {
-                    if position > 0 { out.append(UInt8(ascii: ",")) }
-                    out.append(contentsOf: label.name.utf8)
-                    out.append(contentsOf: "=\"".utf8)
-                    appendEscaped(label.value, escapingQuotes: true, to: &out)
-                    out.append(UInt8(ascii: "\""))
+                size += 2 + sample.labels.count - 1
+                for label in sample.labels {
+                    size += label.name.utf8.count + 3 + 2 * label.value.utf8.count
                 }
-                out.append(UInt8(ascii: "}"))
             }
-            out.append(.space)
-            out.append(contentsOf: formatValue(sample.value).utf8)
-            out.append(.newline)
+        }
+        return size
+    }
+
+    /// The longest value ``Writer/writeValue(_:)`` writes: "-1.2345678901234567e-308" is 24.
+    static let maximumValueLength = 32
+
+    /// The number of decimal digits of `magnitude`.
+    static func digitCount(_ magnitude: UInt64) -> Int {
+        var digits = 1
+        var rest = magnitude
+        while rest >= 10 {
+            digits += 1
+            rest /= 10
+        }
+        return digits
+    }
+
+    /// `value` as a whole number when it is one that prints without exponent, else `nil`.
+    static func wholeNumber(_ value: Double) -> Int64? {
+        // NaN fails the first test, the infinities the second.
+        guard value == value.rounded(.towardZero), abs(value) < 1e15 else { return nil }
+        return Int64(value)
+    }
+
+    /// Writes through a pointer into a buffer that ``maximumSize(of:)`` sized.
+    struct Writer {
+        /// `nil` only for an empty buffer, to which nothing is written (`capacity` is 0).
+        let start: UnsafeMutablePointer<UInt8>?
+        let capacity: Int
+        var position = 0
+
+        init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+            start = buffer.baseAddress
+            capacity = buffer.count
+        }
+
+        private var base: UnsafeMutablePointer<UInt8> { start! }
+
+        mutating func write(_ family: MetricFamily) {
+            write("# HELP ")
+            write(family.name)
+            write(.space)
+            writeEscaped(family.help, escapingQuotes: false)
+            write(.newline)
+            write("# TYPE ")
+            write(family.name)
+            write(.space)
+            write(family.type.rawValue)
+            write(.newline)
+            for sample in family.samples {
+                write(family.name)
+                if !sample.labels.isEmpty {
+                    write(UInt8(ascii: "{"))
+                    var first = true
+                    for label in sample.labels {
+                        if !first { write(UInt8(ascii: ",")) }
+                        first = false
+                        write(label.name)
+                        write(UInt8(ascii: "="))
+                        write(.quote)
+                        writeEscaped(label.value, escapingQuotes: true)
+                        write(.quote)
+                    }
+                    write(UInt8(ascii: "}"))
+                }
+                write(.space)
+                writeValue(sample.value)
+                write(.newline)
+            }
+        }
+
+        @inline(__always)
+        mutating func write(_ byte: UInt8) {
+            precondition(position < capacity, "TextEncoder: size computed too small")
+            base[position] = byte
+            position += 1
+        }
+
+        mutating func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+            precondition(position + bytes.count <= capacity, "TextEncoder: size computed too small")
+            if let source = bytes.baseAddress {
+                (base + position).update(from: source, count: bytes.count)
+            }
+            position += bytes.count
+        }
+
+        mutating func write(_ text: String) {
+            var text = text
+            text.withUTF8 { write($0) }
+        }
+
+        mutating func writeEscaped(_ text: String, escapingQuotes: Bool) {
+            var text = text
+            text.withUTF8 { bytes in
+                var clean = true
+                for byte in bytes where byte == .backslash || byte == .newline || (escapingQuotes && byte == .quote) {
+                    clean = false
+                    break
+                }
+                guard !clean else { return write(bytes) }
+                for byte in bytes {
+                    switch byte {
+                    case .backslash: write(.backslash); write(.backslash)
+                    case .newline: write(.backslash); write(UInt8(ascii: "n"))
+                    case .quote where escapingQuotes: write(.backslash); write(.quote)
+                    default: write(byte)
+                    }
+                }
+            }
+        }
+
+        /// ``TextEncoder/formatValue(_:)``, with whole numbers written digit by digit.
+        mutating func writeValue(_ value: Double) {
+            guard let whole = wholeNumber(value) else { return write(formatValue(value)) }
+            var magnitude = whole.magnitude
+            if whole < 0 { write(UInt8(ascii: "-")) }
+            let digits = digitCount(magnitude)
+            precondition(position + digits <= capacity, "TextEncoder: size computed too small")
+            var index = position + digits
+            repeat {
+                index -= 1
+                base[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            position += digits
         }
     }
 
@@ -63,21 +187,11 @@ public enum TextEncoder {
         }
         return value.description
     }
-
-    /// Escapes `\` and newline (and `"` in label values), per the text format.
-    static func appendEscaped(_ text: String, escapingQuotes: Bool, to out: inout [UInt8]) {
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
-            case .newline: out.append(contentsOf: "\\n".utf8)
-            case UInt8(ascii: "\"") where escapingQuotes: out.append(contentsOf: "\\\"".utf8)
-            default: out.append(byte)
-            }
-        }
-    }
 }
 
 extension UInt8 {
     fileprivate static let space = UInt8(ascii: " ")
     fileprivate static let newline = UInt8(ascii: "\n")
+    fileprivate static let backslash = UInt8(ascii: "\\")
+    fileprivate static let quote = UInt8(ascii: "\"")
 }

@@ -33,18 +33,12 @@ extension Connection {
     }
 
     /// Runs `sql` on `pool`, and cancels it on the server (`PQcancel`) if it is still running
-    /// after `timeout`.
+    /// after `timeout` (the pool's thread keeps the time: see ``execute(_:deadline:cancelGrace:)``).
     /// - Throws: ``PostgresError``; ``PostgresError/Kind/timedOut`` when the deadline passed.
     public func query(_ sql: String, timeout: Duration, on pool: BlockingPool) async throws -> QueryResult {
-        let id = reserveQueryID()
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            // PQcancel opens a socket to the server: it blocks too.
-            try await pool.run { self.cancel(queryID: id) }
-        }
-        defer { timer.cancel() }
+        let deadline = ContinuousClock.now + timeout
         do {
-            return try await pool.run { try self.execute(sql, queryID: id) }
+            return try await pool.run { try self.execute(sql, deadline: deadline) }
         } catch let error as PostgresError where error.kind == .timedOut {
             throw PostgresError(kind: .timedOut, sqlState: error.sqlState, message: "query cancelled after \(timeout): \(error.message)")
         }

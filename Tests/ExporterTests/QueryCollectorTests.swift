@@ -2,6 +2,7 @@
 import Exporter
 import Exposition
 import PostgresClient
+import Synchronization
 import Testing
 
 /// The declarative collector engine: SQL chosen by version, columns mapped by name.
@@ -95,5 +96,75 @@ import Testing
     @Test func stringsAreQuotedAsJSONWants() {
         #expect(JSONText.quoted("plain") == "\"plain\"")
         #expect(JSONText.quoted("a\"b\\c\nd\u{1}é") == "\"a\\\"b\\\\c\\nd\\u0001é\"")
+    }
+}
+
+/// A runner that counts the statements it is asked, answering each with one row.
+final class CountingRunner: QueryRunner {
+    let server = ServerInfo(versionNumber: 150018, versionText: "15.18")
+    let options = CollectorOptions()
+    let cacheKey: String?
+    private let count = Mutex(0)
+
+    init(cacheKey: String?) {
+        self.cacheKey = cacheKey
+    }
+
+    /// Statements asked so far.
+    var asked: Int { count.withLock { $0 } }
+
+    func query(_ sql: String) async throws -> QueryResult {
+        let asked = count.withLock { count in
+            count += 1
+            return count
+        }
+        return QueryResult(columns: ["datname", "size"], rows: [["app", String(asked)]])
+    }
+}
+
+@Suite(.serialized) struct RefreshIntervalTests {
+    private func collector(refresh: Duration?) -> QueryCollector {
+        QueryCollector(name: "sizes", targetKind: .postgres, summary: "s", queries: [
+            MetricQuery(sql: "SELECT size \(UInt64.random(in: 0...UInt64.max))", labels: ["datname"],
+                        metrics: [ColumnMetric("size_bytes", .gauge, column: "size", help: "h")],
+                        refreshInterval: refresh),
+        ])
+    }
+
+    @Test func aQueryWithARefreshIntervalIsAskedOnceWithinIt() async throws {
+        let sizes = collector(refresh: .seconds(60))
+        let runner = CountingRunner(cacheKey: "127.0.0.1:5432/postgres user=a")
+        let first = try await sizes.collect(from: runner)
+        let second = try await sizes.collect(from: runner)
+        #expect(runner.asked == 1)
+        #expect(first[0].samples[0].value == 1)
+        #expect(second[0].samples[0].value == 1)
+        // Another server has its own entry.
+        let other = CountingRunner(cacheKey: "127.0.0.1:5433/postgres user=a")
+        _ = try await sizes.collect(from: other)
+        #expect(other.asked == 1)
+    }
+
+    @Test func withoutIntervalOrServerKeyEveryScrapeAsks() async throws {
+        let always = collector(refresh: nil)
+        let keyed = CountingRunner(cacheKey: "k")
+        _ = try await always.collect(from: keyed)
+        _ = try await always.collect(from: keyed)
+        #expect(keyed.asked == 2)
+        let cached = collector(refresh: .seconds(60))
+        let anonymous = CountingRunner(cacheKey: nil)
+        _ = try await cached.collect(from: anonymous)
+        _ = try await cached.collect(from: anonymous)
+        #expect(anonymous.asked == 2)
+    }
+
+    @Test func anExpiredResultIsAskedAgain() async throws {
+        let sizes = collector(refresh: .milliseconds(1))
+        let runner = CountingRunner(cacheKey: "expiring")
+        _ = try await sizes.collect(from: runner)
+        try await Task.sleep(for: .milliseconds(5))
+        let again = try await sizes.collect(from: runner)
+        #expect(runner.asked == 2)
+        #expect(again[0].samples[0].value == 2)
     }
 }

@@ -101,7 +101,8 @@ import TestSupport
         let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN), ("replica", .postgres, bed.replicaDSN)])
         let primary = try await AdminConnection.open(bed.primaryAdminDSN)
         defer { Task { await engine.shutdown(); await primary.close() } }
-        let databases = Double(try #require(try await primary.value("SELECT count(*) FROM pg_database WHERE NOT datistemplate")) ?? "") ?? 0
+        let counted = try await primary.value("SELECT count(*) FROM pg_database WHERE NOT datistemplate")
+        let databases = Double(try #require(counted)) ?? 0
         let scrape = try await engine.scrape()
         for target in ["primary", "replica"] {
             let count = scrape.samples.filter { $0.labels["target"] == target }.count

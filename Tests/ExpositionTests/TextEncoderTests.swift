@@ -35,6 +35,16 @@ import Testing
         #expect(TextEncoder.formatValue(value) == text)
     }
 
+    @Test(arguments: [
+        Double.infinity, -Double.infinity, Double.nan, 42, -3, 0, -0.0, 7, -9, 10, 0.25, 1e-7, 1.5e20,
+        1234567890123, -987654321, 999_999_999_999_999, 1e15, -1e15,
+    ])
+    func encodedValuesMatchFormatValue(value: Double) {
+        // The encoder writes whole numbers digit by digit; it must spell them as formatValue does.
+        let text = encode([.gauge("m", help: "h", samples: [Sample(value: value)])])
+        #expect(text.hasSuffix("\nm \(TextEncoder.formatValue(value))\n"))
+    }
+
     @Test func familiesOfOneNameAreWrittenOnceWithAllTheirSamples() {
         let text = encode([
             .gauge("pg_up", help: "first", samples: [Sample(labels: [Label("target", "a")], value: 1)]),

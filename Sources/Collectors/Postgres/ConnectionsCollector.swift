@@ -105,16 +105,27 @@ private let statesQuery = MetricQuery(
 
 private let agesQuery = MetricQuery(
     sql: """
+        WITH a AS (
+            -- pg_stat_activity read once, then joined: joined directly, it was read once per
+            -- database (3 ms a scrape with 23 databases and 50 sessions).
+            SELECT datname,
+                   max(extract(epoch FROM clock_timestamp() - xact_start)) AS oldest_xact_age,
+                   max(extract(epoch FROM clock_timestamp() - query_start)) FILTER (WHERE state = 'active') AS oldest_query_age,
+                   max(extract(epoch FROM clock_timestamp() - state_change))
+                       FILTER (WHERE state LIKE 'idle in transaction%') AS idle_in_transaction_age,
+                   count(*) FILTER (WHERE wait_event_type = 'Lock') AS waiting_on_lock
+            FROM pg_stat_activity
+            WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'
+            GROUP BY datname)
         SELECT d.datname,
-               coalesce(max(extract(epoch FROM clock_timestamp() - a.xact_start)), 0) AS oldest_xact_age,
-               coalesce(max(extract(epoch FROM clock_timestamp() - a.query_start)) FILTER (WHERE a.state = 'active'), 0) AS oldest_query_age,
-               coalesce(max(extract(epoch FROM clock_timestamp() - a.state_change))
-                   FILTER (WHERE a.state LIKE 'idle in transaction%'), 0) AS idle_in_transaction_age,
-               count(a.pid) FILTER (WHERE a.wait_event_type = 'Lock') AS waiting_on_lock
+               coalesce(a.oldest_xact_age, 0) AS oldest_xact_age,
+               coalesce(a.oldest_query_age, 0) AS oldest_query_age,
+               coalesce(a.idle_in_transaction_age, 0) AS idle_in_transaction_age,
+               coalesce(a.waiting_on_lock, 0) AS waiting_on_lock
         FROM pg_database d
-        LEFT JOIN pg_stat_activity a ON a.datname = d.datname AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
+        LEFT JOIN a ON a.datname = d.datname
         WHERE NOT d.datistemplate
-        GROUP BY d.datname ORDER BY d.datname
+        ORDER BY d.datname
         """,
     labels: ["datname"],
     metrics: [

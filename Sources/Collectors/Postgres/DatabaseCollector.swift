@@ -9,7 +9,7 @@ import PostgresClient
 public let databaseCollector = QueryCollector(
     name: "database",
     targetKind: .postgres,
-    summary: "Per database: pg_stat_database counters (commits, rollbacks, blocks, tuples, deadlocks, conflicts, temp files, sessions), size, wraparound age.",
+    summary: "Per database: pg_stat_database counters (commits, rollbacks, blocks, tuples, deadlocks, conflicts, temp files, sessions), size and wraparound age (refreshed at most once a minute).",
     queries: [
         MetricQuery(
             // Columns by name: sessions and session times exist from PostgreSQL 14.
@@ -54,5 +54,9 @@ public let databaseCollector = QueryCollector(
                 ColumnMetric("pg_database_size_bytes", .gauge, column: "size", help: "Disk space used by the database, in bytes."),
                 ColumnMetric("pg_database_datfrozenxid_age_xids", .gauge, column: "xid_age", help: "Age of the database's datfrozenxid, in transaction IDs: at about 2 billion the server stops accepting writes (wraparound)."),
                 ColumnMetric("pg_database_datminmxid_age_mxids", .gauge, column: "mxid_age", help: "Age of the database's datminmxid, in multixact IDs (multixact wraparound)."),
-            ]),
+            ],
+            // pg_database_size stats every file of every database: about 30 ms of server time
+            // per scrape for 20 databases of 100 tables (docs/performance.md). Sizes and ages
+            // change slowly; ask at most once a minute.
+            refreshInterval: .seconds(60)),
     ])
