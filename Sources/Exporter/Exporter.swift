@@ -1,4 +1,5 @@
 public import Logging
+import Collectors
 import Exposition
 import PostgresClient
 import Synchronization
@@ -9,14 +10,22 @@ public final class Exporter: Sendable {
     public let configuration: ExporterConfiguration
     private let scrapers: [TargetScraper]
     private let blocking: BlockingPool
+    /// Most threads for blocking libpq calls, whatever the number of targets.
+    static let maxBlockingThreads = 16
     /// Series dropped as duplicates since start.
     private let droppedSeries = Mutex(0)
 
     public init(configuration: ExporterConfiguration, logger: Logger) {
         self.configuration = configuration
-        // One thread per connection that may be busy, and two for cancel requests.
-        let connections = configuration.targets.reduce(0) { $0 + $1.limits.maxConnections }
-        let blocking = BlockingPool(threadCount: connections + 2)
+        // A thread per connection that may be busy at once (per-database ones included), up
+        // to a cap: each thread costs a stack and a malloc arena, while a query waits for a free
+        // thread only as long as others' queries take (milliseconds). With 100 targets, one
+        // thread per connection meant 109 threads and 168 MiB (docs/performance.md).
+        let connections = configuration.targets.reduce(0) { total, target in
+            let perDatabase = target.collectors.contains { $0.scope == .database } ? target.databases.maxConnections : 0
+            return total + target.limits.maxConnections + perDatabase
+        }
+        let blocking = BlockingPool(threadCount: min(connections + 1, Self.maxBlockingThreads))
         self.blocking = blocking
         scrapers = configuration.targets.map { TargetScraper(target: $0, blocking: blocking, logger: logger) }
     }
