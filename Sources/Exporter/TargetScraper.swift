@@ -13,6 +13,8 @@ actor TargetScraper {
     /// The databases found last, and when.
     private var discovered: (names: [String], at: ContinuousClock.Instant)?
     private let blocking: BlockingPool
+    /// The `SET …` prefix for this target's sessions (PostgreSQL), made once from its limits.
+    private let sessionSettings: String?
     private let logger: Logger
     private var currentRun: CollectionRun?
     /// Failed collections per collector since start (`pgstack_exporter_collector_errors_total`).
@@ -26,6 +28,7 @@ actor TargetScraper {
         self.blocking = blocking
         self.pool = ConnectionPool(target: target, blocking: blocking)
         self.databaseConnections = DatabaseConnections(target: target, blocking: blocking)
+        self.sessionSettings = target.kind == .postgres ? TargetQueryRunner.postgresSettings(for: target.limits) : nil
         var logger = logger
         logger[metadataKey: "target"] = .string(target.name)
         self.logger = logger
@@ -136,7 +139,7 @@ actor TargetScraper {
             let runner = TargetQueryRunner(
                 pooled: pooled, blocking: blocking,
                 clientTimeout: min(timeout, deadline - .now),
-                sessionSettings: target.kind == .postgres ? TargetQueryRunner.postgresSettings(for: target.limits) : nil,
+                sessionSettings: sessionSettings,
                 options: target.options)
             do {
                 let result = try await body(runner)
