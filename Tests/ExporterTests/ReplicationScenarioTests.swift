@@ -52,6 +52,42 @@ import TestSupport
         })
     }
 
+    /// A restarted standby has replayed no commit yet (`pg_last_xact_replay_timestamp()` is
+    /// NULL); if its replay then stalls, the lag must still show and grow, not read 0.
+    @Test func aRestartedStandbyWhoseReplayStallsStillShowsLag() async throws {
+        let engine = try harness()
+        let primary = try await AdminConnection.open(bed.primaryAdminDSN)
+        defer { Task { await engine.shutdown(); await primary.close() } }
+        // A checkpoint the standby has replayed before it stops, so that it restarts from there
+        // with no commit left to replay.
+        try await primary.run("CHECKPOINT")
+        let checkpointed = try await primary.value("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')") ?? ""
+        #expect(try await eventually {
+            try await engine.scrape().value("pg_replication_replay_lsn_bytes", ["target": "replica"]) ?? 0 >= Double(checkpointed) ?? .infinity
+        })
+        try await bed.stop("replica")
+        try await bed.start("replica")
+        let replica = try await AdminConnection.open(bed.replicaAdminDSN)
+        defer { Task { await replica.close() } }
+        let replayedSinceStart = try await replica.value("SELECT pg_last_xact_replay_timestamp() IS NOT NULL")
+        try await replica.run("SELECT pg_wal_replay_pause()")
+        do {
+            try await primary.run("CREATE TABLE IF NOT EXISTS restart_probe (n int); INSERT INTO restart_probe VALUES (1)")
+            try await Task.sleep(for: .milliseconds(1500))
+            let paused = try await engine.scrape()
+            #expect((paused.value("pg_replication_replay_lag_bytes", ["target": "replica"]) ?? 0) > 0)
+            let lag = paused.value("pg_replication_lag_seconds", ["target": "replica"]) ?? 0
+            #expect(lag >= 1, "replayed a commit since start: \(replayedSinceStart ?? "?")")
+            try await Task.sleep(for: .seconds(1))
+            #expect((try await engine.scrape().value("pg_replication_lag_seconds", ["target": "replica"]) ?? 0) > lag)
+        } catch {
+            try await replica.run("SELECT pg_wal_replay_resume()")
+            throw error
+        }
+        try await replica.run("SELECT pg_wal_replay_resume()")
+        #expect(try await eventually { try await engine.scrape().value("pg_replication_lag_seconds", ["target": "replica"]) == 0 })
+    }
+
     @Test func anIdlePrimaryKeepsStandbyLagNearZero() async throws {
         let engine = try harness()
         let primary = try await AdminConnection.open(bed.primaryAdminDSN)

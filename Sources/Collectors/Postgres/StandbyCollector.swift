@@ -3,14 +3,21 @@ import PostgresClient
 
 /// The standby's replication lag in seconds, as an SQL expression needing a `receiver` CTE
 /// (`SELECT status, last_msg_receipt_time FROM pg_stat_wal_receiver`); see ``standbyCollector``.
+///
+/// `pg_last_xact_replay_timestamp()` is NULL until the standby has replayed a commit since it
+/// started; the standby's start time stands in for it then. That is a lower bound of the true
+/// lag (the last commit in the data it started from is older still) that keeps growing, where
+/// NULL would have read as a lag of 0 on a restarted standby whose replay is stuck.
 public let standbyLagSecondsSQL = """
     CASE WHEN NOT pg_is_in_recovery() THEN 0
          WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
               AND (SELECT status FROM receiver) = 'streaming' THEN 0
          WHEN pg_last_wal_receive_lsn() <> pg_last_wal_replay_lsn() THEN
-             greatest(0, extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()))
+             greatest(0, extract(epoch FROM clock_timestamp()
+                  - coalesce(pg_last_xact_replay_timestamp(), pg_postmaster_start_time())))
          ELSE greatest(0, extract(epoch FROM clock_timestamp() - greatest(
-                  pg_last_xact_replay_timestamp(), (SELECT last_msg_receipt_time FROM receiver))))
+                  coalesce(pg_last_xact_replay_timestamp(), pg_postmaster_start_time()),
+                  (SELECT last_msg_receipt_time FROM receiver))))
     END
     """
 
@@ -21,7 +28,7 @@ public let standbyLagSecondsSQL = """
 /// both cases that one gets wrong. It is 0 while the WAL receiver streams and replay has
 /// caught up with what was received, so it stays 0 on an idle primary. While replay is behind
 /// what was received (slow or paused replay) it is the time since the last replayed
-/// transaction committed. When the receiver is not streaming (the stream broke, the primary is
+/// transaction committed (or since the standby started, if it has replayed none). When the receiver is not streaming (the stream broke, the primary is
 /// gone) it is the time since the later of the last replayed transaction and the last message
 /// from the primary, so it grows from the moment the stream broke.
 public let standbyCollector = QueryCollector(
@@ -44,7 +51,7 @@ public let standbyCollector = QueryCollector(
             metrics: [
                 ColumnMetric(
                     "pg_replication_lag_seconds", .gauge, column: "lag_seconds",
-                    help: "Standby lag in seconds: 0 while streaming with replay caught up; while replay is behind, seconds since the last replayed commit; while not streaming, seconds since the later of that and the last message from the primary. 0 on a primary."),
+                    help: "Standby lag in seconds: 0 while streaming with replay caught up; while replay is behind, seconds since the last replayed commit (or since the standby started, if none was replayed since); while not streaming, seconds since the later of that and the last message from the primary. 0 on a primary."),
                 ColumnMetric(
                     "pg_replication_receive_lsn_bytes", .gauge, column: "receive_lsn",
                     help: "Last WAL position received and flushed by the standby, in bytes (pg_last_wal_receive_lsn())."),
