@@ -10,6 +10,10 @@ public protocol QueryRunner: Sendable {
     var options: CollectorOptions { get }
     /// Runs one statement and returns its rows as text.
     func query(_ sql: String) async throws -> QueryResult
+    /// Runs several statements (each one statement, no `;` between them) and returns each one's
+    /// rows, in order — in one round trip where the target allows it. The first failure fails
+    /// them all.
+    func queries(_ statements: [String]) async throws -> [QueryResult]
     /// Names the server this runner reaches (host, port, database, user; never a secret), for
     /// results kept between scrapes (``MetricQuery/refreshInterval``); `nil`: keep nothing.
     var cacheKey: String? { get }
@@ -17,6 +21,19 @@ public protocol QueryRunner: Sendable {
 
 extension QueryRunner {
     public var cacheKey: String? { nil }
+
+    public func queries(_ statements: [String]) async throws -> [QueryResult] {
+        try await queriesOneByOne(statements)
+    }
+
+    /// ``queries(_:)`` one statement after the other, a round trip each.
+    public func queriesOneByOne(_ statements: [String]) async throws -> [QueryResult] {
+        var results: [QueryResult] = []
+        for statement in statements {
+            results.append(try await query(statement))
+        }
+        return results
+    }
 }
 
 /// Reads one part of a server's state and turns it into metric families.

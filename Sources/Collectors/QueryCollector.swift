@@ -31,18 +31,28 @@ public struct QueryCollector: Collector {
         }
     }
 
+    /// Runs the queries the server's version and the role's privileges allow: those asked on
+    /// every scrape together (``QueryRunner/queries(_:)``: one round trip on PostgreSQL), those
+    /// with a ``MetricQuery/refreshInterval`` through the cache. Families come in query order.
     public func collect(from runner: any QueryRunner) async throws -> [MetricFamily] {
         let permitted = try await requirementsMet(runner)
+        let chosen = queries.enumerated().compactMap { index, query in
+            permitted[index] ? query.sql(forVersion: runner.server.versionNumber).map { (query, $0) } : nil
+        }
+        let cacheKey = runner.cacheKey
+        let everyScrape = chosen.filter { query, _ in query.refreshInterval == nil || cacheKey == nil }
+        var fresh = try await runner.queries(everyScrape.map(\.1)).makeIterator()
         var families: [MetricFamily] = []
-        for (index, query) in queries.enumerated() where permitted[index] {
-            guard let sql = query.sql(forVersion: runner.server.versionNumber) else { continue }
+        for (query, sql) in chosen {
             let result: QueryResult
-            if let interval = query.refreshInterval, let key = runner.cacheKey {
-                result = try await QueryResultCache.shared.result(for: key + "\u{0}" + sql, maxAge: interval) {
+            if let interval = query.refreshInterval, let cacheKey {
+                result = try await QueryResultCache.shared.result(for: cacheKey + "\u{0}" + sql, maxAge: interval) {
                     try await runner.query(sql)
                 }
+            } else if let next = fresh.next() {
+                result = next
             } else {
-                result = try await runner.query(sql)
+                continue
             }
             families += query.families(from: result, options: runner.options)
         }

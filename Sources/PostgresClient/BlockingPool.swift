@@ -33,12 +33,19 @@ extension Connection {
     }
 
     /// Runs `sql` on `pool`, and cancels it on the server (`PQcancel`) if it is still running
-    /// after `timeout` (the pool's thread keeps the time: see ``execute(_:deadline:cancelGrace:)``).
+    /// after `timeout` (the pool's thread keeps the time: see ``executeEach(_:deadline:cancelGrace:)``).
+    /// Of several statements, the last one's rows are returned.
     /// - Throws: ``PostgresError``; ``PostgresError/Kind/timedOut`` when the deadline passed.
     public func query(_ sql: String, timeout: Duration, on pool: BlockingPool) async throws -> QueryResult {
+        try await queryEach(sql, timeout: timeout, on: pool).last ?? QueryResult(columns: [], rows: [])
+    }
+
+    /// Runs a text of `;`-separated statements on `pool` in one round trip, like
+    /// ``query(_:timeout:on:)``, and returns each statement's rows in order.
+    public func queryEach(_ sql: String, timeout: Duration, on pool: BlockingPool) async throws -> [QueryResult] {
         let deadline = ContinuousClock.now + timeout
         do {
-            return try await pool.run { try self.execute(sql, deadline: deadline) }
+            return try await pool.run { try self.executeEach(sql, deadline: deadline) }
         } catch let error as PostgresError where error.kind == .timedOut {
             throw PostgresError(kind: .timedOut, sqlState: error.sqlState, message: "query cancelled after \(timeout): \(error.message)")
         }

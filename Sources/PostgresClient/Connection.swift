@@ -136,16 +136,27 @@ public final class Connection: Sendable {
     }
 
     /// Runs `sql` like ``execute(_:queryID:)``, but waits for the server only until `deadline`
-    /// and then cancels the query (`PQcancel`) itself.
+    /// and then cancels the query (`PQcancel`) itself. Of a text of several statements, the
+    /// last statement's rows are returned (see ``executeEach(_:deadline:cancelGrace:)``).
+    /// - Throws: as ``execute(_:queryID:)``.
+    public func execute(_ sql: String, deadline: ContinuousClock.Instant, cancelGrace: Duration = .seconds(5)) throws -> QueryResult {
+        try executeEach(sql, deadline: deadline, cancelGrace: cancelGrace).last ?? QueryResult(columns: [], rows: [])
+    }
+
+    /// Runs a text of one or more `;`-separated statements in one round trip and returns each
+    /// statement's rows, in order (a statement without rows, such as `SET`, gives an empty
+    /// result). The server runs them in one implicit transaction and stops at the first error,
+    /// which is thrown.
     ///
     /// The wait is `poll(2)` on the connection's socket, on the calling (blocking) thread: no
     /// timer task, no second thread and no extra hop per query, which is most of what a query
     /// used to cost the exporter in CPU (measured with perf: thread wake-ups and timer
-    /// registrations, not libpq). If the server does not answer a cancel within `cancelGrace`,
-    /// the connection is closed (then ``isBroken``) rather than left mid-query.
+    /// registrations, not libpq). When `deadline` passes the query is cancelled (`PQcancel`);
+    /// if the server does not answer the cancel within `cancelGrace`, the connection is closed
+    /// (then ``isBroken``) rather than left mid-query.
     /// - Throws: as ``execute(_:queryID:)``.
-    public func execute(_ sql: String, deadline: ContinuousClock.Instant, cancelGrace: Duration = .seconds(5)) throws -> QueryResult {
-        try handle.withLock { raw throws -> QueryResult in
+    public func executeEach(_ sql: String, deadline: ContinuousClock.Instant, cancelGrace: Duration = .seconds(5)) throws -> [QueryResult] {
+        try handle.withLock { raw throws -> [QueryResult] in
             guard let connection = raw else {
                 throw PostgresError(kind: .connectionLost, message: "connection is closed")
             }
@@ -153,10 +164,9 @@ public final class Connection: Sendable {
             guard PQsendQuery(connection, sql) == 1 else { throw lost() }
             let socket = PQsocket(connection)
             var giveUpAt: ContinuousClock.Instant?
-            // Each statement's result (a multi-statement text has several), PQexec's way: the
-            // last one, or the first error (the server runs nothing after an error).
-            var kept: OpaquePointer?
-            defer { if let kept { PQclear(kept) } }
+            var results: [QueryResult] = []
+            // The server runs nothing after an error, but libpq must still be read to its end.
+            var firstError: PostgresError?
             while true {
                 while PQisBusy(connection) == 1 {
                     let now = ContinuousClock.now
@@ -171,8 +181,6 @@ public final class Connection: Sendable {
                     if let giveUpAt, now >= giveUpAt {
                         PQfinish(connection)
                         raw = nil
-                        kept.map { PQclear($0) }
-                        kept = nil
                         throw PostgresError(kind: .timedOut, message: "the server did not answer a cancel within \(cancelGrace); connection closed")
                     }
                     let wait = (giveUpAt ?? deadline) - now
@@ -183,15 +191,18 @@ public final class Connection: Sendable {
                     if ready > 0, PQconsumeInput(connection) != 1 { throw lost() }
                 }
                 guard let next = PQgetResult(connection) else { break }
-                if let current = kept, PQresultStatus(current) == PGRES_FATAL_ERROR {
-                    PQclear(next)
-                } else {
-                    if let current = kept { PQclear(current) }
-                    kept = next
+                defer { PQclear(next) }
+                if firstError == nil {
+                    do {
+                        results.append(try outcome(of: next, on: connection))
+                    } catch let error as PostgresError {
+                        firstError = error
+                    }
                 }
             }
-            guard let result = kept else { throw lost() }
-            return try outcome(of: result, on: connection)
+            if let firstError { throw firstError }
+            guard !results.isEmpty else { throw lost() }
+            return results
         }
     }
 

@@ -1,4 +1,6 @@
+import Collectors
 import Exporter
+import Exposition
 import Foundation
 import Logging
 import PostgresClient
@@ -66,5 +68,34 @@ import TestSupport
         #expect(results.allSatisfy { $0 == 1 })
         let sessions = try admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(applicationName)'")
         #expect(sessions.rows == [["1"]])
+    }
+
+    /// A collector's statements go to PostgreSQL together; one that fails fails its collector
+    /// alone, and the next collector still runs under the target's timeouts (the failed text
+    /// rolled back the `SET`s sent with it, so they are sent again).
+    @Test func aFailingStatementFailsItsCollectorOnlyAndTheTimeoutsStay() async throws {
+        let broken = QueryCollector(name: "broken", targetKind: .postgres, summary: "s", queries: [
+            MetricQuery(sql: "SELECT 1 AS one", metrics: [ColumnMetric("broken_first", .gauge, column: "one", help: "h")]),
+            MetricQuery(sql: "SELECT n FROM no_such_table", metrics: [ColumnMetric("broken_second", .gauge, column: "n", help: "h")]),
+        ])
+        let timeouts = QueryCollector(name: "timeouts", targetKind: .postgres, summary: "s", queries: [
+            MetricQuery(sql: "SELECT setting AS statement_timeout FROM pg_settings WHERE name = 'statement_timeout'",
+                        metrics: [ColumnMetric("session_statement_timeout", .gauge, column: "statement_timeout", help: "h")]),
+            MetricQuery(sql: "SELECT setting AS lock_timeout FROM pg_settings WHERE name = 'lock_timeout';",
+                        metrics: [ColumnMetric("session_lock_timeout", .gauge, column: "lock_timeout", help: "h")]),
+        ])
+        var limits = TargetLimits()
+        limits.collectorTimeout = .milliseconds(4321)
+        limits.lockTimeout = .milliseconds(1234)
+        let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)], limits: limits) { $0.collectors = [broken, timeouts, broken, timeouts] }
+        defer { Task { await engine.shutdown() } }
+        for _ in 0..<2 {
+            let scrape = try await engine.scrape()
+            #expect(scrape.value("pgstack_exporter_collector_success", ["collector": "broken"]) == 0)
+            #expect(scrape.samples("broken_first").isEmpty)
+            #expect(scrape.value("pgstack_exporter_collector_success", ["collector": "timeouts"]) == 1)
+            #expect(scrape.value("session_statement_timeout") == 4321)
+            #expect(scrape.value("session_lock_timeout") == 1234)
+        }
     }
 }

@@ -43,6 +43,28 @@ import TestSupport
         #expect(result.rows == [["1"]])
     }
 
+    @Test func severalStatementsInOneTextReturnEachResultAndStopAtTheFirstError() async throws {
+        let connection = try await connect(bed.primaryDSN)
+        let results = try await connection.queryEach(
+            "SET lock_timeout = 1234; SELECT 1 AS one; SELECT 'x' AS letter, NULL AS nothing UNION ALL SELECT 'y', 'z'; SHOW lock_timeout",
+            timeout: .seconds(5), on: pool)
+        #expect(results.map(\.columns) == [[], ["one"], ["letter", "nothing"], ["lock_timeout"]])
+        #expect(results[2].rows == [["x", nil], ["y", "z"]])
+        #expect(results[3].rows == [["1234ms"]])
+
+        // One transaction: the error rolls back the SET before it, and nothing after it runs.
+        do {
+            _ = try await connection.queryEach(
+                "SET lock_timeout = 999; SELECT * FROM no_such_table; SET application_name = 'changed'",
+                timeout: .seconds(5), on: pool)
+            Issue.record("the text with a missing table succeeded")
+        } catch let error as PostgresError {
+            #expect(error.sqlState == "42P01")
+        }
+        let after = try await connection.query("SELECT current_setting('lock_timeout'), current_setting('application_name')", timeout: .seconds(5), on: pool)
+        #expect(after.rows == [["1234ms", "pgstack_exporter"]])
+    }
+
     @Test func aQueryPastItsDeadlineIsCancelledOnTheServer() async throws {
         let connection = try await connect(bed.primaryDSN)
         let started = ContinuousClock.now

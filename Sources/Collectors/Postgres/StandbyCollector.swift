@@ -7,12 +7,15 @@ import PostgresClient
 /// `pg_last_xact_replay_timestamp()` is NULL until the standby has replayed a commit since it
 /// started; the standby's start time stands in for it then. That is a lower bound of the true
 /// lag (the last commit in the data it started from is older still) that keeps growing, where
-/// NULL would have read as a lag of 0 on a restarted standby whose replay is stuck.
+/// NULL would have read as a lag of 0 on a restarted standby whose replay is stuck. Replay
+/// counts as behind only when the receive position is past it: a restarted standby's receiver
+/// reports the start of the WAL segment it resumes in, behind the replay position, until new
+/// WAL arrives.
 public let standbyLagSecondsSQL = """
     CASE WHEN NOT pg_is_in_recovery() THEN 0
-         WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+         WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn()
               AND (SELECT status FROM receiver) = 'streaming' THEN 0
-         WHEN pg_last_wal_receive_lsn() <> pg_last_wal_replay_lsn() THEN
+         WHEN pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn() THEN
              greatest(0, extract(epoch FROM clock_timestamp()
                   - coalesce(pg_last_xact_replay_timestamp(), pg_postmaster_start_time())))
          ELSE greatest(0, extract(epoch FROM clock_timestamp() - greatest(
