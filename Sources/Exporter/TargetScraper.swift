@@ -43,7 +43,12 @@ actor TargetScraper {
         } else {
             run = CollectionRun()
             currentRun = run
-            Task { await self.collect(into: run, deadline: deadline) }
+            // On the blocking pool's threads: the collectors' statements run there directly.
+            Task(executorPreference: blocking) {
+                let outcomes = await self.collect(into: run, deadline: deadline)
+                await self.note(outcomes)
+                run.finish()
+            }
         }
         await run.wait(until: deadline)
         return TargetScrape(
@@ -57,9 +62,14 @@ actor TargetScraper {
         await databaseConnections.closeAll()
     }
 
-    private func collect(into run: CollectionRun, deadline: ContinuousClock.Instant) async {
-        defer { run.finish() }
+    /// Runs the target's collectors one after the other, publishing each outcome as it comes
+    /// (the caller marks the run finished).
+    /// Nonisolated, so that it runs on the executor its task prefers (the blocking pool) and
+    /// holds the target's connection for the whole collection: no hop to an actor or to another
+    /// thread between statements.
+    private nonisolated func collect(into run: CollectionRun, deadline: ContinuousClock.Instant) async -> [CollectorOutcome] {
         var unreachable: PostgresError?
+        var lease: Lease?
         for collector in target.collectors {
             let started = ContinuousClock.now
             let outcome: CollectorOutcome
@@ -68,7 +78,7 @@ actor TargetScraper {
                 outcome = CollectorOutcome(collector: collector.name, families: [], error: unreachable, duration: .zero)
             } else {
                 do {
-                    let (families, partialFailure) = try await execute(collector, deadline: deadline)
+                    let (families, partialFailure) = try await execute(collector, lease: &lease, deadline: deadline)
                     outcome = CollectorOutcome(collector: collector.name, families: families, error: partialFailure, duration: .now - started)
                 } catch {
                     let failure = error as? PostgresError ?? PostgresError(kind: .queryFailed, message: "\(error)")
@@ -76,19 +86,35 @@ actor TargetScraper {
                     outcome = CollectorOutcome(collector: collector.name, families: [], error: failure, duration: .now - started)
                 }
             }
-            note(outcome)
             run.record(outcome)
         }
+        if let lease { await pool.release(lease.pooled) }
+        return run.outcomes
     }
 
-    /// Runs one collector: once on the target's connection, or, for a per-database collector,
-    /// once in each discovered database. A database that fails does not hide the others: their
-    /// families are kept and the failure is returned beside them.
-    private func execute(_ collector: any Collector, deadline: ContinuousClock.Instant) async throws -> ([MetricFamily], PostgresError?) {
-        let timeout = target.limits.collectorTimeout
+    /// Runs one collector: a cluster-wide one on the target's connection (`lease`, checked out
+    /// if need be), a per-database one through ``executeInEachDatabase(_:deadline:)``.
+    private nonisolated func execute(
+        _ collector: any Collector, lease: inout Lease?, deadline: ContinuousClock.Instant
+    ) async throws -> ([MetricFamily], PostgresError?) {
         guard collector.scope == .database else {
-            return (try await withRunner(on: pool, deadline: deadline, timeout: timeout) { try await collector.collect(from: $0) }, nil)
+            let families = try await withRunner(on: pool, lease: &lease, deadline: deadline, timeout: target.limits.collectorTimeout) {
+                try await collector.collect(from: $0)
+            }
+            return (families, nil)
         }
+        // Discovery needs the target's connection: give it back first.
+        if let held = lease {
+            await pool.release(held.pooled)
+            lease = nil
+        }
+        return try await executeInEachDatabase(collector, deadline: deadline)
+    }
+
+    /// Runs a per-database collector once in each discovered database. A database that fails
+    /// does not hide the others: their families are kept and the failure is returned beside them.
+    private func executeInEachDatabase(_ collector: any Collector, deadline: ContinuousClock.Instant) async throws -> ([MetricFamily], PostgresError?) {
+        let timeout = target.limits.collectorTimeout
         var families: [MetricFamily] = []
         var failure: PostgresError?
         for database in try await discoveredDatabases(deadline: deadline) {
@@ -117,17 +143,36 @@ actor TargetScraper {
     }
 
     /// Runs `body` with a runner on the target's own connection (see ``withRunner(on:deadline:timeout:_:)``).
-    func withRunner<T>(
+    nonisolated func withRunner<T>(
         deadline: ContinuousClock.Instant, timeout: Duration, _ body: (TargetQueryRunner) async throws -> T
     ) async throws -> T {
         try await withRunner(on: pool, deadline: deadline, timeout: timeout, body)
     }
 
-    /// Runs `body` with a runner on a connection from `pool`, within `timeout` and `deadline`.
-    /// A reused connection that turns out broken (the server restarted since the last use) is
-    /// replaced once, so the first scrape after a restart is already complete.
-    private func withRunner<T>(
+    /// Runs `body` with a runner on a connection from `pool`, within `timeout` and `deadline`,
+    /// and gives the connection back.
+    private nonisolated func withRunner<T>(
         on pool: ConnectionPool, deadline: ContinuousClock.Instant, timeout: Duration, _ body: (TargetQueryRunner) async throws -> T
+    ) async throws -> T {
+        var lease: Lease?
+        do {
+            let result = try await withRunner(on: pool, lease: &lease, deadline: deadline, timeout: timeout, body)
+            if let lease { await pool.release(lease.pooled) }
+            return result
+        } catch {
+            if let lease { await pool.release(lease.pooled) }
+            throw error
+        }
+    }
+
+    /// Runs `body` with a runner on `lease`'s connection, checked out from `pool` first if
+    /// `lease` is empty; the connection stays leased for the caller's next use. A reused
+    /// connection that turns out broken (the server restarted since its last use) is replaced
+    /// once, so the first scrape after a restart is already complete; a broken connection is
+    /// never kept.
+    private nonisolated func withRunner<T>(
+        on pool: ConnectionPool, lease: inout Lease?, deadline: ContinuousClock.Instant, timeout: Duration,
+        _ body: (TargetQueryRunner) async throws -> T
     ) async throws -> T {
         var attempt = 0
         while true {
@@ -135,22 +180,27 @@ actor TargetScraper {
             guard deadline - .now > .zero else {
                 throw PostgresError(kind: .timedOut, message: "deadline reached before the query could run")
             }
-            let (pooled, reused) = try await pool.checkout(deadline: deadline)
+            let current: Lease
+            if let lease {
+                current = lease
+            } else {
+                let (pooled, reused) = try await pool.checkout(deadline: deadline)
+                current = Lease(pooled: pooled, reused: reused)
+            }
+            lease = current
             let runner = TargetQueryRunner(
-                pooled: pooled, blocking: blocking,
+                pooled: current.pooled, blocking: blocking,
                 clientTimeout: min(timeout, deadline - .now),
                 sessionSettings: sessionSettings,
                 options: target.options)
             do {
                 let result = try await body(runner)
-                await pool.release(pooled)
+                lease?.reused = true
                 return result
             } catch let error as PostgresError where error.kind == .connectionLost {
-                await pool.release(pooled, discard: true)
-                if reused && attempt == 1 { continue }
-                throw error
-            } catch {
-                await pool.release(pooled)
+                lease = nil
+                await pool.release(current.pooled, discard: true)
+                if current.reused && attempt == 1 { continue }
                 throw error
             }
         }
@@ -159,6 +209,10 @@ actor TargetScraper {
     /// Counts and logs an outcome. A failure is logged when it starts or changes, and a
     /// failure that repeats every scrape only at debug level; a target that cannot be reached
     /// is one log line, not one per collector.
+    private func note(_ outcomes: [CollectorOutcome]) {
+        outcomes.forEach(note)
+    }
+
     private func note(_ outcome: CollectorOutcome) {
         let name = outcome.collector
         guard let error = outcome.error else {
@@ -184,6 +238,13 @@ actor TargetScraper {
     }
 
     private static let connectionKey = "(connection)"
+}
+
+/// A connection checked out of a target's pool and kept across collectors.
+struct Lease {
+    let pooled: PooledConnection
+    /// Whether it ran statements before (then a broken one is replaced and the work retried).
+    var reused: Bool
 }
 
 /// What one scrape of one target returned.
