@@ -108,8 +108,8 @@ actor ConnectionPool {
 final class PooledConnection: Sendable {
     let connection: Connection
     let openedAt = ContinuousClock.now
-    /// The `SET …` text last applied to this session (PostgreSQL timeouts), if known.
-    let appliedSettings = Mutex<String?>(nil)
+    /// What the session has been sent that lasts (PostgreSQL timeouts, prepared statements).
+    let session = Mutex(SessionState())
 
     init(_ connection: Connection) {
         self.connection = connection

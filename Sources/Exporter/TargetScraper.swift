@@ -13,8 +13,8 @@ actor TargetScraper {
     /// The databases found last, and when.
     private var discovered: (names: [String], at: ContinuousClock.Instant)?
     private let blocking: BlockingPool
-    /// The `SET …` prefix for this target's sessions (PostgreSQL), made once from its limits.
-    private let sessionSettings: String?
+    /// The `SET …` statements for this target's sessions (PostgreSQL), made once from its limits.
+    private let sessionSettings: [String]?
     private let logger: Logger
     private var currentRun: CollectionRun?
     /// Failed collections per collector since start (`pgstack_exporter_collector_errors_total`).

@@ -98,4 +98,26 @@ import TestSupport
             #expect(scrape.value("session_lock_timeout") == 1234)
         }
     }
+
+    /// Through a transaction-pooling PgBouncer, the exporter's statements prepared on one
+    /// server session are gone on the next. Here a collector deallocates them between two
+    /// others: every collector must still answer, on this scrape and the next.
+    @Test func aSessionThatLosesItsPreparedStatementsStillAnswersEveryCollector() async throws {
+        func selectOne(_ name: String) -> QueryCollector {
+            QueryCollector(name: name, targetKind: .postgres, summary: "s", queries: [
+                MetricQuery(sql: "SELECT 1 AS one", metrics: [ColumnMetric("session_\(name)", .gauge, column: "one", help: "h")]),
+            ])
+        }
+        let forget = QueryCollector(name: "forget", targetKind: .postgres, summary: "s", queries: [
+            MetricQuery(sql: "DEALLOCATE ALL", metrics: []),
+        ])
+        let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)]) { $0.collectors = [selectOne("before"), forget, selectOne("after")] }
+        defer { Task { await engine.shutdown() } }
+        for _ in 0..<3 {
+            let scrape = try await engine.scrape()
+            #expect(scrape.samples("pgstack_exporter_collector_success").map(\.value) == [1, 1, 1])
+            #expect(scrape.value("session_before") == 1)
+            #expect(scrape.value("session_after") == 1)
+        }
+    }
 }

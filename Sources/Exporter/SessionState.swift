@@ -1,0 +1,95 @@
+/// What one PostgreSQL session of the exporter has been sent that outlives a statement: the
+/// timeouts (`SET`), and the collectors' statements prepared on it (`PREPARE`).
+///
+/// Prepared statements are why it exists: the same few dozen statements run on every scrape,
+/// and planning them (the `pg_stat_*` views are joins of functions and catalogs) was about half
+/// of the server's time per scrape. Prepared once per session with SQL `PREPARE` (the simple
+/// query protocol still: one text, one round trip), they run as `EXECUTE` with a plan cached on
+/// the server. Statements without parameters get a generic plan at once; the server replans by
+/// itself when a catalog they read changes.
+struct SessionState: Sendable {
+    /// The `SET` statements last applied, if known.
+    private var appliedSettings: [String]?
+    /// Prepared statements by SQL text.
+    private var prepared: [String: String] = [:]
+    private var nextName = 0
+    /// After a failed text some of its `PREPARE`s may have taken effect (they are not undone
+    /// by the rollback): the next text starts from `DEALLOCATE ALL`.
+    private var mustDeallocate = false
+    /// Off for a session where a prepared statement vanished (a transaction-pooling PgBouncer
+    /// between the exporter and PostgreSQL hands each transaction another server session).
+    private(set) var preparing = true
+
+    /// More would mean statements built anew each scrape: those are sent as they are.
+    static let maximumPrepared = 200
+
+    /// One text of `statements`, with what the session needs first.
+    struct Text {
+        let sql: String
+        /// Which results of the text are the statements' (the others answer `SET`, `PREPARE`, …).
+        let statementResults: [Int]
+        /// The number of results the text returns.
+        let resultCount: Int
+        fileprivate let settings: [String]
+        fileprivate let newlyPrepared: [(sql: String, name: String)]
+    }
+
+    /// Makes the text that runs `statements` with `settings` in force: the settings if they are
+    /// not applied yet, each statement as `EXECUTE` of a prepared one (prepared first if new)
+    /// when it can be prepared, as itself otherwise.
+    func text(for statements: [String], settings: [String]) -> Text {
+        var parts: [String] = []
+        var statementResults: [Int] = []
+        var newlyPrepared: [(sql: String, name: String)] = []
+        if mustDeallocate { parts.append("DEALLOCATE ALL") }
+        if appliedSettings != settings { parts += settings }
+        for statement in statements {
+            let sql = String(Self.withoutTerminator(statement))
+            if let name = prepared[sql] ?? newlyPrepared.first(where: { $0.sql == sql })?.name {
+                parts.append("EXECUTE \(name)")
+            } else if preparing, Self.canPrepare(sql), prepared.count + newlyPrepared.count < Self.maximumPrepared {
+                let name = "pgstack_\(nextName + newlyPrepared.count)"
+                newlyPrepared.append((sql, name))
+                parts.append("PREPARE \(name) AS \(sql)")
+                parts.append("EXECUTE \(name)")
+            } else {
+                parts.append(sql)
+            }
+            statementResults.append(parts.count - 1)
+        }
+        return Text(
+            sql: parts.joined(separator: "\n;\n"), statementResults: statementResults, resultCount: parts.count,
+            settings: settings, newlyPrepared: newlyPrepared)
+    }
+
+    /// Records that `text` ran to its end.
+    mutating func succeeded(_ text: Text) {
+        mustDeallocate = false
+        appliedSettings = text.settings
+        for (sql, name) in text.newlyPrepared { prepared[sql] = name }
+        nextName += text.newlyPrepared.count
+    }
+
+    /// Records that a text failed with `sqlState`: its `SET`s were rolled back (the settings
+    /// before it are in force again), some of its `PREPARE`s perhaps not. A prepared statement
+    /// that does not exist (26000) means the session is not ours from one transaction to the
+    /// next: preparing stops for it.
+    mutating func failed(sqlState: String?) {
+        prepared.removeAll()
+        mustDeallocate = true
+        if sqlState == "26000" { preparing = false }
+    }
+
+    /// Only queries can be prepared (`SHOW`, `SET` cannot).
+    private static func canPrepare(_ sql: String) -> Bool {
+        let head = sql.drop(while: \.isWhitespace).prefix(6).uppercased()
+        return head.hasPrefix("SELECT") || head.hasPrefix("WITH") || head.hasPrefix("VALUES")
+    }
+
+    /// `sql` without trailing `;` and blanks, so that statements can be joined with `;`.
+    private static func withoutTerminator(_ sql: String) -> Substring {
+        var text = Substring(sql)
+        while let last = text.last, last == ";" || last.isWhitespace { text.removeLast() }
+        return text
+    }
+}
