@@ -29,8 +29,6 @@ final class CollectionRun: Sendable {
         var nextWaiterID: UInt64 = 0
     }
 
-    var isFinished: Bool { state.withLock { $0.finished } }
-
     /// The outcomes so far.
     var outcomes: [CollectorOutcome] { state.withLock { $0.outcomes } }
 

@@ -16,6 +16,8 @@ actor TargetScraper {
     /// The `SET …` statements for this target's sessions (PostgreSQL), made once from its limits.
     private let sessionSettings: [String]?
     private let logger: Logger
+    /// The collection running now, which scrapes that arrive join; `nil` once it is finished,
+    /// so that a target scraped rarely (through `/probe`) holds no families between scrapes.
     private var currentRun: CollectionRun?
     /// Failed collections per collector since start (`pgstack_exporter_collector_errors_total`).
     private var errorTotals: [String: Int] = [:]
@@ -38,7 +40,7 @@ actor TargetScraper {
     /// finished by `deadline`.
     func scrape(deadline: ContinuousClock.Instant) async -> TargetScrape {
         let run: CollectionRun
-        if let currentRun, !currentRun.isFinished {
+        if let currentRun {
             run = currentRun
         } else {
             run = CollectionRun()
@@ -46,8 +48,7 @@ actor TargetScraper {
             // On the blocking pool's threads: the collectors' statements run there directly.
             Task(executorPreference: blocking) {
                 let outcomes = await self.collect(into: run, deadline: deadline)
-                await self.note(outcomes)
-                run.finish()
+                await self.finish(run, outcomes: outcomes)
             }
         }
         await run.wait(until: deadline)
@@ -209,8 +210,11 @@ actor TargetScraper {
     /// Counts and logs an outcome. A failure is logged when it starts or changes, and a
     /// failure that repeats every scrape only at debug level; a target that cannot be reached
     /// is one log line, not one per collector.
-    private func note(_ outcomes: [CollectorOutcome]) {
+    /// Counts and logs a finished run's outcomes, then lets its scrapes go.
+    private func finish(_ run: CollectionRun, outcomes: [CollectorOutcome]) {
         outcomes.forEach(note)
+        if currentRun === run { currentRun = nil }
+        run.finish()
     }
 
     private func note(_ outcome: CollectorOutcome) {
