@@ -52,7 +52,7 @@ public struct QueryCollector: Collector {
             } else if let next = fresh.next() {
                 result = next
             } else {
-                continue
+                throw PostgresError(kind: .queryFailed, message: "\(everyScrape.count) statements sent, fewer results returned")
             }
             families += query.families(from: result, options: runner.options)
         }

@@ -9,13 +9,21 @@ actor ConnectionPool {
     private let blocking: BlockingPool
     private var idle: [PooledConnection] = []
     private var openCount = 0
-    private var waiters: [(id: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
+    private var waiters: [(id: UInt64, continuation: CheckedContinuation<Wake, Never>)] = [] {
+        didSet { waiterCount.store(waiters.count, ordering: .relaxed) }
+    }
     private var nextWaiterID: UInt64 = 0
+    /// `waiters.count`, readable without a hop to the actor.
+    private nonisolated let waiterCount = Atomic<Int>(0)
 
     init(target: TargetConfiguration, blocking: BlockingPool) {
         self.target = target
         self.blocking = blocking
     }
+
+    /// Whether someone waits for a connection to come free (then a collection holding one
+    /// gives it back between collectors).
+    nonisolated var hasWaiters: Bool { waiterCount.load(ordering: .relaxed) > 0 }
 
     /// Connections now open (idle or in use).
     var openConnections: Int { openCount }
@@ -37,24 +45,46 @@ actor ConnectionPool {
                     return (try await connect(deadline: deadline), false)
                 } catch {
                     openCount -= 1
-                    wakeOneWaiter()
+                    wakeOneWaiter(with: .slotFree)
                     throw error
                 }
             }
-            guard await waitForRelease(until: deadline) else {
+            switch await waitForRelease(until: deadline) {
+            case .connection(let connection):
+                if connection.isExpired(maxAge: target.limits.connectionMaxAge) {
+                    await close(connection)
+                    continue
+                }
+                return (connection, true)
+            case .slotFree:
+                continue
+            case .expired:
                 throw PostgresError(kind: .timedOut, message: "no connection to the target came free before the scrape deadline")
             }
         }
+    }
+
+    /// What a waiting checkout is woken with.
+    private enum Wake {
+        /// A released connection, handed straight to the longest waiter, so that a caller who
+        /// checks out again at once (the next collector of a collection) cannot take it first.
+        case connection(PooledConnection)
+        /// A connection was closed: there is room to open one.
+        case slotFree
+        /// The deadline passed.
+        case expired
     }
 
     /// Returns a connection; `discard` closes it instead (after a broken-connection error).
     func release(_ connection: PooledConnection, discard: Bool = false) async {
         if discard || connection.connection.isBroken {
             await close(connection)
+            wakeOneWaiter(with: .slotFree)
+        } else if !waiters.isEmpty {
+            wakeOneWaiter(with: .connection(connection))
         } else {
             idle.append(connection)
         }
-        wakeOneWaiter()
     }
 
     /// Closes every idle connection (at shutdown).
@@ -76,11 +106,11 @@ actor ConnectionPool {
 
     private func close(_ connection: PooledConnection) async {
         openCount -= 1
-        // PQfinish writes to the socket: keep it off the cooperative pool.
-        try? await blocking.run { connection.connection.close() }
+        // PQfinish writes to the socket: keep it off the cooperative pool and the actor.
+        try? await blocking.handOff { connection.connection.close() }
     }
 
-    private func waitForRelease(until deadline: ContinuousClock.Instant) async -> Bool {
+    private func waitForRelease(until deadline: ContinuousClock.Instant) async -> Wake {
         nextWaiterID += 1
         let id = nextWaiterID
         let timer = Task { [weak self] in
@@ -95,12 +125,12 @@ actor ConnectionPool {
 
     private func expireWaiter(_ id: UInt64) {
         guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
-        waiters.remove(at: index).continuation.resume(returning: false)
+        waiters.remove(at: index).continuation.resume(returning: .expired)
     }
 
-    private func wakeOneWaiter() {
+    private func wakeOneWaiter(with wake: Wake) {
         guard !waiters.isEmpty else { return }
-        waiters.removeFirst().continuation.resume(returning: true)
+        waiters.removeFirst().continuation.resume(returning: wake)
     }
 }
 

@@ -12,7 +12,6 @@ struct SessionState: Sendable {
     private var appliedSettings: [String]?
     /// Prepared statements by SQL text.
     private var prepared: [String: String] = [:]
-    private var nextName = 0
     /// After a failed text some of its `PREPARE`s may have taken effect (they are not undone
     /// by the rollback): the next text starts from `DEALLOCATE ALL`.
     private var mustDeallocate = false
@@ -48,7 +47,7 @@ struct SessionState: Sendable {
             if let name = prepared[sql] ?? newlyPrepared.first(where: { $0.sql == sql })?.name {
                 parts.append("EXECUTE \(name)")
             } else if preparing, Self.canPrepare(sql), prepared.count + newlyPrepared.count < Self.maximumPrepared {
-                let name = "pgstack_\(nextName + newlyPrepared.count)"
+                let name = Self.name(for: sql)
                 newlyPrepared.append((sql, name))
                 parts.append("PREPARE \(name) AS \(sql)")
                 parts.append("EXECUTE \(name)")
@@ -67,17 +66,34 @@ struct SessionState: Sendable {
         mustDeallocate = false
         appliedSettings = text.settings
         for (sql, name) in text.newlyPrepared { prepared[sql] = name }
-        nextName += text.newlyPrepared.count
     }
 
     /// Records that a text failed with `sqlState`: its `SET`s were rolled back (the settings
-    /// before it are in force again), some of its `PREPARE`s perhaps not. A prepared statement
-    /// that does not exist (26000) means the session is not ours from one transaction to the
-    /// next: preparing stops for it.
+    /// before it are in force again), some of its `PREPARE`s perhaps not, so the session is
+    /// cleared before the next text — unless it is shared (``meansSharedSession(_:)``): then
+    /// preparing stops for good, and nothing is deallocated on a session others use.
     mutating func failed(sqlState: String?) {
         prepared.removeAll()
-        mustDeallocate = true
-        if sqlState == "26000" { preparing = false }
+        if Self.meansSharedSession(sqlState) { preparing = false }
+        mustDeallocate = preparing
+    }
+
+    /// Whether an error says that the server session is not the exporter's alone from one
+    /// transaction to the next, as behind a transaction-pooling PgBouncer: a statement it
+    /// prepared is missing (26000), or a name it had not prepared yet exists (42P05).
+    static func meansSharedSession(_ sqlState: String?) -> Bool {
+        sqlState == "26000" || sqlState == "42P05"
+    }
+
+    /// The name a statement is prepared under: from its text (64-bit FNV-1a), so that the same
+    /// statement has the same name in every session and two statements never share one — even
+    /// where sessions are shared between exporters.
+    static func name(for sql: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in sql.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        return "pgstack_" + String(hash, radix: 16)
     }
 
     /// Only queries can be prepared (`SHOW`, `SET` cannot).

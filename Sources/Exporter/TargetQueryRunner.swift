@@ -30,19 +30,21 @@ struct TargetQueryRunner: QueryRunner {
 
     func queries(_ statements: [String]) async throws -> [QueryResult] {
         guard let sessionSettings else { return try await queriesOneByOne(statements) }
+        guard !statements.isEmpty else { return [] }
+        let deadline = ContinuousClock.now + clientTimeout
         do {
-            return try await run(statements, settings: sessionSettings)
-        } catch let error as PostgresError where error.sqlState == "26000" && pooled.session.withLock({ !$0.preparing }) {
-            // A prepared statement vanished, so the session changes under us (see
-            // ``SessionState/failed(sqlState:)``): once more, unprepared.
-            return try await run(statements, settings: sessionSettings)
+            return try await run(statements, settings: sessionSettings, deadline: deadline)
+        } catch let error as PostgresError where SessionState.meansSharedSession(error.sqlState) && pooled.session.withLock({ !$0.preparing }) {
+            // The session changes under us (see ``SessionState/failed(sqlState:)``): once
+            // more, unprepared, within the same deadline.
+            return try await run(statements, settings: sessionSettings, deadline: deadline)
         }
     }
 
-    private func run(_ statements: [String], settings: [String]) async throws -> [QueryResult] {
+    private func run(_ statements: [String], settings: [String], deadline: ContinuousClock.Instant) async throws -> [QueryResult] {
         let text = pooled.session.withLock { $0.text(for: statements, settings: settings) }
         do {
-            let results = try await pooled.connection.queryEach(text.sql, timeout: clientTimeout, on: blocking)
+            let results = try await pooled.connection.queryEach(text.sql, timeout: deadline - .now, on: blocking)
             guard results.count == text.resultCount else {
                 throw PostgresError(kind: .queryFailed, message: "\(text.resultCount) results expected, \(results.count) returned")
             }

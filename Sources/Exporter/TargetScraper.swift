@@ -88,6 +88,11 @@ actor TargetScraper {
                 }
             }
             run.record(outcome)
+            // A role check waiting for the connection goes before the next collector.
+            if let held = lease, pool.hasWaiters {
+                await pool.release(held.pooled)
+                lease = nil
+            }
         }
         if let lease { await pool.release(lease.pooled) }
         return run.outcomes
@@ -198,18 +203,19 @@ actor TargetScraper {
                 let result = try await body(runner)
                 lease?.reused = true
                 return result
-            } catch let error as PostgresError where error.kind == .connectionLost {
-                lease = nil
-                await pool.release(current.pooled, discard: true)
-                if current.reused && attempt == 1 { continue }
+            } catch {
+                // A connection that broke (or that a timed-out query left closed) is never kept.
+                let lost = (error as? PostgresError)?.kind == .connectionLost
+                if lost || current.pooled.connection.isBroken {
+                    lease = nil
+                    await pool.release(current.pooled, discard: true)
+                    if lost && current.reused && attempt == 1 { continue }
+                }
                 throw error
             }
         }
     }
 
-    /// Counts and logs an outcome. A failure is logged when it starts or changes, and a
-    /// failure that repeats every scrape only at debug level; a target that cannot be reached
-    /// is one log line, not one per collector.
     /// Counts and logs a finished run's outcomes, then lets its scrapes go.
     private func finish(_ run: CollectionRun, outcomes: [CollectorOutcome]) {
         outcomes.forEach(note)
@@ -217,6 +223,9 @@ actor TargetScraper {
         run.finish()
     }
 
+    /// Counts and logs an outcome. A failure is logged when it starts or changes, and a
+    /// failure that repeats every scrape only at debug level; a target that cannot be reached
+    /// is one log line, not one per collector.
     private func note(_ outcome: CollectorOutcome) {
         let name = outcome.collector
         guard let error = outcome.error else {

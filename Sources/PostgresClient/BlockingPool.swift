@@ -31,16 +31,30 @@ public final class BlockingPool: TaskExecutor {
         return try await threads.runIfActive(body)
     }
 
+    /// Runs `body` on another of the pool's threads, even when called on one: for a call made
+    /// while an actor is held (a connection pool opening a connection), so that the actor
+    /// serves others while `body` blocks.
+    public func handOff<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await threads.runIfActive(body)
+    }
+
     /// Whether the calling thread is one of this pool's (synchronous, so that it may read the
     /// thread's own variable).
     private func isOwnThread() -> Bool {
         ownThread.currentValue != nil
     }
 
-    /// Runs a job of a task that prefers this pool as its executor, on one of the pool's threads.
+    /// Runs a job of a task that prefers this pool as its executor, on one of the pool's
+    /// threads. Once the pool is shutting down, NIO refuses new work (and may call back on the
+    /// caller's thread): the job then goes to Swift's global executor instead, where ``run(_:)``
+    /// hands over and so fails rather than blocks.
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        threads.submit { _ in
+        threads.submit { state in
+            guard case .active = state else {
+                globalConcurrentExecutor.enqueue(ExecutorJob(job))
+                return
+            }
             if self.ownThread.currentValue == nil { self.ownThread.currentValue = OwnThread.mark }
             job.runSynchronously(on: self.asUnownedTaskExecutor())
         }
@@ -59,8 +73,10 @@ private final class OwnThread: Sendable {
 
 extension Connection {
     /// Opens a connection on `pool` (see ``connect(to:options:)``).
+    /// Connecting always takes a thread of its own (``BlockingPool/handOff(_:)``): it can block
+    /// for the whole connect timeout, and callers hold their pool's actor meanwhile.
     public static func connect(to connectionString: ConnectionString, options: Options = Options(), on pool: BlockingPool) async throws -> Connection {
-        try await pool.run { try Connection.connect(to: connectionString, options: options) }
+        try await pool.handOff { try Connection.connect(to: connectionString, options: options) }
     }
 
     /// Runs `sql` on `pool`, and cancels it on the server (`PQcancel`) if it is still running

@@ -135,14 +135,6 @@ public final class Connection: Sendable {
         throw error(from: result, on: raw)
     }
 
-    /// Runs `sql` like ``execute(_:queryID:)``, but waits for the server only until `deadline`
-    /// and then cancels the query (`PQcancel`) itself. Of a text of several statements, the
-    /// last statement's rows are returned (see ``executeEach(_:deadline:cancelGrace:)``).
-    /// - Throws: as ``execute(_:queryID:)``.
-    public func execute(_ sql: String, deadline: ContinuousClock.Instant, cancelGrace: Duration = .seconds(5)) throws -> QueryResult {
-        try executeEach(sql, deadline: deadline, cancelGrace: cancelGrace).last ?? QueryResult(columns: [], rows: [])
-    }
-
     /// Runs a text of one or more `;`-separated statements in one round trip and returns each
     /// statement's rows, in order (a statement without rows, such as `SET`, gives an empty
     /// result). The server runs them in one implicit transaction and stops at the first error,

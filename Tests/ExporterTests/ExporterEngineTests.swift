@@ -120,4 +120,24 @@ import TestSupport
             #expect(scrape.value("session_after") == 1)
         }
     }
+
+    /// A collection keeps the target's one connection from collector to collector, but a role
+    /// check that arrives meanwhile is answered between two collectors, not after the last.
+    @Test func aRoleCheckDuringASlowCollectionIsAnsweredBetweenCollectors() async throws {
+        let slow = (0..<4).map { index in
+            QueryCollector(name: "slow\(index)", targetKind: .postgres, summary: "s", queries: [
+                MetricQuery(sql: "SELECT 1 AS one FROM pg_sleep(0.5)", metrics: [ColumnMetric("slow\(index)_one", .gauge, column: "one", help: "h")]),
+            ])
+        }
+        let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)]) { $0.collectors = slow }
+        defer { Task { await engine.shutdown() } }
+        let scrape = Task { try await engine.scrape() }
+        try await Task.sleep(for: .milliseconds(200))
+        let asked = ContinuousClock.now
+        let answer = await engine.exporter.answer(.primary, target: "primary")
+        let took = ContinuousClock.now - asked
+        #expect(answer?.ok == true)
+        #expect(took < .milliseconds(1000), "the role check waited \(took) for a 2 s collection")
+        #expect(try await scrape.value.value("slow3_one") == 1)
+    }
 }
