@@ -45,10 +45,8 @@ public struct QueryCollector: Collector {
         var families: [MetricFamily] = []
         for (query, sql) in chosen {
             let result: QueryResult
-            if let interval = query.refreshInterval, let cacheKey {
-                result = try await QueryResultCache.shared.result(for: cacheKey + "\u{0}" + sql, maxAge: interval) {
-                    try await runner.query(sql)
-                }
+            if let interval = query.refreshInterval, cacheKey != nil {
+                result = try await runner.query(sql, reusedFor: interval)
             } else if let next = fresh.next() {
                 result = next
             } else {
@@ -61,14 +59,19 @@ public struct QueryCollector: Collector {
 }
 
 extension QueryCollector {
+    /// How long a server's answer to the queries' requirements (privileges, extensions) is
+    /// reused: they change rarely, and asking cost a round trip per collector per scrape.
+    public static let requirementsRecheck: Duration = .seconds(60)
+
     /// Which queries may run: those without a requirement, and those whose requirement the
-    /// server confirms — all checked in one round trip.
+    /// server confirms — all checked in one round trip, at most once per
+    /// ``requirementsRecheck`` per server (a privilege granted or revoked shows within it).
     private func requirementsMet(_ runner: any QueryRunner) async throws -> [Bool] {
         let checks = queries.enumerated().compactMap { index, query in query.requires.map { (index, $0) } }
         var permitted = Array(repeating: true, count: queries.count)
         guard !checks.isEmpty else { return permitted }
         let sql = "SELECT " + checks.enumerated().map { "(\($1.1)) AS r\($0)" }.joined(separator: ", ")
-        let result = try await runner.query(sql)
+        let result = try await runner.query(sql, reusedFor: Self.requirementsRecheck)
         for (position, check) in checks.enumerated() {
             permitted[check.0] = result.rows.first?[position].flatMap(parseNumber) == 1
         }

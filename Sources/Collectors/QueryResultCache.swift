@@ -32,3 +32,15 @@ final class QueryResultCache: Sendable {
         entries.withLock { $0.removeAll() }
     }
 }
+
+extension QueryRunner {
+    /// `sql`'s result, asked at most once per `maxAge` per server (and role and database: the
+    /// runner's ``QueryRunner/cacheKey``), for answers that change slowly; asked every time when
+    /// the runner names no server.
+    public func query(_ sql: String, reusedFor maxAge: Duration) async throws -> QueryResult {
+        guard let cacheKey else { return try await query(sql) }
+        return try await QueryResultCache.shared.result(for: cacheKey + "\u{0}" + sql, maxAge: maxAge) {
+            try await query(sql)
+        }
+    }
+}

@@ -167,4 +167,35 @@ final class CountingRunner: QueryRunner {
         #expect(runner.asked == 2)
         #expect(again[0].samples[0].value == 2)
     }
+
+    /// Privileges and extensions change rarely: a collector's requirement check is asked once
+    /// per ``QueryCollector/requirementsRecheck`` per server, its queries on every scrape.
+    @Test func requirementsAreCheckedOncePerIntervalAndQueriesEveryScrape() async throws {
+        let guarded = QueryCollector(name: "guarded", targetKind: .postgres, summary: "s", queries: [
+            MetricQuery(sql: "SELECT 1 AS size", metrics: [ColumnMetric("guarded_size", .gauge, column: "size", help: "h")],
+                        requires: "has_function_privilege('pg_ls_waldir()', 'EXECUTE') AND \(UInt64.random(in: 0...UInt64.max)) > 0"),
+        ])
+        let runner = RequirementRunner()
+        for _ in 0..<3 {
+            let families = try await guarded.collect(from: runner)
+            #expect(families.first?.samples.first?.value == 1)
+        }
+        #expect(runner.asked == ["requirement": 1, "query": 3])
+    }
+}
+
+/// Answers requirement checks with "true" and anything else with a size of 1, counting both.
+final class RequirementRunner: QueryRunner {
+    let server = ServerInfo(versionNumber: 150018, versionText: "15.18")
+    let options = CollectorOptions()
+    let cacheKey: String? = "127.0.0.1:5432/postgres user=requirements"
+    private let counts = Mutex<[String: Int]>([:])
+
+    var asked: [String: Int] { counts.withLock { $0 } }
+
+    func query(_ sql: String) async throws -> QueryResult {
+        let isCheck = sql.hasPrefix("SELECT (")
+        counts.withLock { $0[isCheck ? "requirement" : "query", default: 0] += 1 }
+        return isCheck ? QueryResult(columns: ["r0"], rows: [["t"]]) : QueryResult(columns: ["size"], rows: [["1"]])
+    }
 }

@@ -17,7 +17,7 @@ public struct StatementsCollector: Collector {
 
     public init() {}
 
-    private static let availableHelp = "1 if the pg_stat_statements extension is installed in the connected database, 0 if not (then no other pg_stat_statements metric)."
+    private static let availableHelp = "1 if the pg_stat_statements extension is installed in the connected database, 0 if not (then no other pg_stat_statements metric); checked at most once a minute."
 
     public var metrics: [MetricDescription] {
         var options = CollectorOptions()
@@ -27,7 +27,8 @@ public struct StatementsCollector: Collector {
     }
 
     public func collect(from runner: any QueryRunner) async throws -> [MetricFamily] {
-        let installed = try await runner.query("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'")
+        let installed = try await runner.query(
+            "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'", reusedFor: QueryCollector.requirementsRecheck)
         var available = MetricFamily(name: "pg_stat_statements_available", help: Self.availableHelp, type: .gauge)
         available.add(installed.rows.isEmpty ? 0 : 1)
         guard !installed.rows.isEmpty else { return [available] }
