@@ -65,6 +65,7 @@ actor TargetScraper {
 
     /// Runs the target's collectors one after the other, publishing each outcome as it comes
     /// (the caller marks the run finished).
+    ///
     /// Nonisolated, so that it runs on the executor its task prefers (the blocking pool) and
     /// holds the target's connection for the whole collection: no hop to an actor or to another
     /// thread between statements.
