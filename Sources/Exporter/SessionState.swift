@@ -1,5 +1,5 @@
-/// What one PostgreSQL session of the exporter has been sent that outlives a statement: the
-/// timeouts (`SET`), and the collectors' statements prepared on it (`PREPARE`).
+/// The collectors' statements prepared on one PostgreSQL session of the exporter (`PREPARE`),
+/// and how each text sent on it is made.
 ///
 /// Prepared statements are why it exists: the same few dozen statements run on every scrape,
 /// and planning them (the `pg_stat_*` views are joins of functions and catalogs) was about half
@@ -8,8 +8,6 @@
 /// the server. Statements without parameters get a generic plan at once; the server replans by
 /// itself when a catalog they read changes.
 struct SessionState: Sendable {
-    /// The `SET` statements last applied, if known.
-    private var appliedSettings: [String]?
     /// Prepared statements by SQL text.
     private var prepared: [String: String] = [:]
     /// After a failed text some of its `PREPARE`s may have taken effect (they are not undone
@@ -29,19 +27,20 @@ struct SessionState: Sendable {
         let statementResults: [Int]
         /// The number of results the text returns.
         let resultCount: Int
-        fileprivate let settings: [String]
         fileprivate let newlyPrepared: [(sql: String, name: String)]
     }
 
-    /// Makes the text that runs `statements` with `settings` in force: the settings if they are
-    /// not applied yet, each statement as `EXECUTE` of a prepared one (prepared first if new)
-    /// when it can be prepared, as itself otherwise.
+    /// Makes the text that runs `statements` with `settings` in force: the settings first (in
+    /// every text: `SET LOCAL` lasts as long as the text's transaction, so the exporter's
+    /// timeouts never stay on a session, which matters where a pooler shares it), then each
+    /// statement as `EXECUTE` of a prepared one (prepared first if new) when it can be
+    /// prepared, as itself otherwise.
     func text(for statements: [String], settings: [String]) -> Text {
         var parts: [String] = []
         var statementResults: [Int] = []
         var newlyPrepared: [(sql: String, name: String)] = []
         if mustDeallocate { parts.append("DEALLOCATE ALL") }
-        if appliedSettings != settings { parts += settings }
+        parts += settings
         for statement in statements {
             let sql = String(Self.withoutTerminator(statement))
             if let name = prepared[sql] ?? newlyPrepared.first(where: { $0.sql == sql })?.name {
@@ -58,19 +57,17 @@ struct SessionState: Sendable {
         }
         return Text(
             sql: parts.joined(separator: "\n;\n"), statementResults: statementResults, resultCount: parts.count,
-            settings: settings, newlyPrepared: newlyPrepared)
+            newlyPrepared: newlyPrepared)
     }
 
     /// Records that `text` ran to its end.
     mutating func succeeded(_ text: Text) {
         mustDeallocate = false
-        appliedSettings = text.settings
         for (sql, name) in text.newlyPrepared { prepared[sql] = name }
     }
 
-    /// Records that a text failed with `sqlState`: its `SET`s were rolled back (the settings
-    /// before it are in force again), some of its `PREPARE`s perhaps not, so the session is
-    /// cleared before the next text — unless it is shared (``meansSharedSession(_:)``): then
+    /// Records that a text failed with `sqlState`: some of its `PREPARE`s may have taken
+    /// effect (the rollback does not undo them), so the session is cleared before the next text — unless it is shared (``meansSharedSession(_:)``): then
     /// preparing stops for good, and nothing is deallocated on a session others use.
     mutating func failed(sqlState: String?) {
         prepared.removeAll()

@@ -6,8 +6,7 @@ import PostgresClient
 ///
 /// On PostgreSQL the statements of one call go as one text (one round trip, one snapshot of the
 /// statistics views), prepared on the session the first time (see ``SessionState``), with the
-/// server-side timeouts (`statement_timeout`, `lock_timeout`) in front when the session does
-/// not have them yet. On PgBouncer nothing but each command is sent: its console takes one at
+/// server-side timeouts (`SET LOCAL statement_timeout`, `lock_timeout`) in front. On PgBouncer nothing but each command is sent: its console takes one at
 /// a time and rejects `SET` and `PREPARE`. Either way a client-side cancel fires at
 /// `clientTimeout`.
 struct TargetQueryRunner: QueryRunner {
@@ -15,7 +14,8 @@ struct TargetQueryRunner: QueryRunner {
     let blocking: BlockingPool
     /// When to cancel from the client side: the collector timeout, cut to the scrape deadline.
     let clientTimeout: Duration
-    /// `SET statement_timeout …` and `SET lock_timeout …` for PostgreSQL, `nil` for PgBouncer.
+    /// `SET LOCAL statement_timeout …` and `SET LOCAL lock_timeout …` for PostgreSQL, `nil` for
+    /// PgBouncer.
     let sessionSettings: [String]?
     let options: CollectorOptions
 
@@ -56,11 +56,11 @@ struct TargetQueryRunner: QueryRunner {
         }
     }
 
-    /// The `SET` statements for a PostgreSQL target's limits.
+    /// The `SET LOCAL` statements for a PostgreSQL target's limits, sent in front of every text.
     static func postgresSettings(for limits: TargetLimits) -> [String] {
         let statementMilliseconds = milliseconds(limits.collectorTimeout)
         let lockMilliseconds = min(milliseconds(limits.lockTimeout), statementMilliseconds)
-        return ["SET statement_timeout = \(statementMilliseconds)", "SET lock_timeout = \(lockMilliseconds)"]
+        return ["SET LOCAL statement_timeout = \(statementMilliseconds)", "SET LOCAL lock_timeout = \(lockMilliseconds)"]
     }
 
     private static func milliseconds(_ duration: Duration) -> Int64 {

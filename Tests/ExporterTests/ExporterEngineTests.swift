@@ -71,8 +71,7 @@ import TestSupport
     }
 
     /// A collector's statements go to PostgreSQL together; one that fails fails its collector
-    /// alone, and the next collector still runs under the target's timeouts (the failed text
-    /// rolled back the `SET`s sent with it, so they are sent again).
+    /// alone, and the next collector still runs under the target's timeouts.
     @Test func aFailingStatementFailsItsCollectorOnlyAndTheTimeoutsStay() async throws {
         let broken = QueryCollector(name: "broken", targetKind: .postgres, summary: "s", queries: [
             MetricQuery(sql: "SELECT 1 AS one", metrics: [ColumnMetric("broken_first", .gauge, column: "one", help: "h")]),
@@ -139,5 +138,26 @@ import TestSupport
         #expect(answer?.ok == true)
         #expect(took < .milliseconds(1000), "the role check waited \(took) for a 2 s collection")
         #expect(try await scrape.value.value("slow3_one") == 1)
+    }
+
+    /// Pointed at PostgreSQL through a transaction-pooling PgBouncer (a pool of one server
+    /// session, shared with the application), the exporter still answers, and leaves nothing
+    /// on the shared session: the application's next transaction, on that same server session,
+    /// runs without the exporter's timeouts.
+    @Test func throughATransactionPoolerTheSharedSessionIsLeftAsFound() async throws {
+        var limits = TargetLimits()
+        limits.collectorTimeout = .milliseconds(4321)
+        let probe = QueryCollector(name: "probe", targetKind: .postgres, summary: "s", queries: [
+            MetricQuery(sql: "SELECT setting AS statement_timeout FROM pg_settings WHERE name = 'statement_timeout'",
+                        metrics: [ColumnMetric("pooled_statement_timeout", .gauge, column: "statement_timeout", help: "h")]),
+        ])
+        let engine = try EngineHarness([("pooled", .postgres, bed.appPool1PgbouncerDSN)], limits: limits) { $0.collectors = [probe] }
+        defer { Task { await engine.shutdown() } }
+        let application = try await Connection.connect(to: try ConnectionString(bed.appPool1PgbouncerDSN), on: BlockingPool(threadCount: 1))
+        defer { application.close() }
+        for _ in 0..<3 {
+            #expect(try await engine.scrape().value("pooled_statement_timeout") == 4321)
+            #expect(try application.execute("SHOW statement_timeout").rows == [["0"]])
+        }
     }
 }

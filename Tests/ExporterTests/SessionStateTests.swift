@@ -8,9 +8,9 @@ extension SessionState.Text {
 
 /// What the exporter sends a PostgreSQL session before and around the collectors' statements.
 @Suite struct SessionStateTests {
-    private let settings = ["SET statement_timeout = 5000", "SET lock_timeout = 1000"]
+    private let settings = ["SET LOCAL statement_timeout = 5000", "SET LOCAL lock_timeout = 1000"]
 
-    @Test func statementsArePreparedOnceAndTheSettingsSentOnce() {
+    @Test func statementsArePreparedOnceAndTheSettingsSentWithEachText() {
         var session = SessionState()
         let (one, two) = ("SELECT 1 AS one", "WITH x AS (SELECT 2) SELECT * FROM x")
         let (p1, p2) = (SessionState.name(for: one), SessionState.name(for: two))
@@ -22,8 +22,8 @@ extension SessionState.Text {
         session.succeeded(first)
 
         let again = session.text(for: ["SELECT 1 AS one", "SHOW server_version"], settings: settings)
-        #expect(again.parts == ["EXECUTE \(p1)", "SHOW server_version"])
-        #expect(again.statementResults == [0, 1])
+        #expect(again.parts == settings + ["EXECUTE \(p1)", "SHOW server_version"])
+        #expect(again.statementResults == [2, 3])
     }
 
     @Test func afterAFailureEverythingIsSentAgainFromAClearedSession() {
@@ -32,9 +32,9 @@ extension SessionState.Text {
         session.failed(sqlState: "42P01")
         let next = session.text(for: ["SELECT 1"], settings: settings)
         let name = SessionState.name(for: "SELECT 1")
-        #expect(next.parts == ["DEALLOCATE ALL", "PREPARE \(name) AS SELECT 1", "EXECUTE \(name)"])
+        #expect(next.parts == ["DEALLOCATE ALL"] + settings + ["PREPARE \(name) AS SELECT 1", "EXECUTE \(name)"])
         session.succeeded(next)
-        #expect(session.text(for: ["SELECT 1"], settings: settings).sql == "EXECUTE \(name)")
+        #expect(session.text(for: ["SELECT 1"], settings: settings).parts == settings + ["EXECUTE \(name)"])
     }
 
     /// Behind a transaction-pooling PgBouncer a prepared statement goes missing (26000), or a
@@ -46,8 +46,7 @@ extension SessionState.Text {
         session.succeeded(session.text(for: ["SELECT 1"], settings: settings))
         session.failed(sqlState: sqlState)
         #expect(!session.preparing)
-        let next = session.text(for: ["SELECT 1"], settings: ["SET statement_timeout = 1"])
-        #expect(next.parts == ["SET statement_timeout = 1", "SELECT 1"])
+        #expect(session.text(for: ["SELECT 1"], settings: settings).parts == settings + ["SELECT 1"])
     }
 
     @Test func statementsBuiltAnewEachTimeAreNotPreparedPastTheCap() {
@@ -55,6 +54,6 @@ extension SessionState.Text {
         for index in 0..<SessionState.maximumPrepared {
             session.succeeded(session.text(for: ["SELECT \(index)"], settings: settings))
         }
-        #expect(session.text(for: ["SELECT -1"], settings: settings).sql == "SELECT -1")
+        #expect(session.text(for: ["SELECT -1"], settings: []).sql == "SELECT -1")
     }
 }
