@@ -39,13 +39,12 @@ public struct QueryCollector: Collector {
         let chosen = queries.enumerated().compactMap { index, query in
             permitted[index] ? query.sql(forVersion: runner.server.versionNumber).map { (query, $0) } : nil
         }
-        let cacheKey = runner.cacheKey
-        let everyScrape = chosen.filter { query, _ in query.refreshInterval == nil || cacheKey == nil }
+        let everyScrape = chosen.filter { query, _ in query.refreshInterval == nil }
         var fresh = try await runner.queries(everyScrape.map(\.1)).makeIterator()
         var families: [MetricFamily] = []
         for (query, sql) in chosen {
             let result: QueryResult
-            if let interval = query.refreshInterval, cacheKey != nil {
+            if let interval = query.refreshInterval {
                 result = try await runner.query(sql, reusedFor: interval)
             } else if let next = fresh.next() {
                 result = next

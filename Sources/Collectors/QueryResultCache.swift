@@ -26,11 +26,6 @@ final class QueryResultCache: Sendable {
         entries.withLock { $0[key] = Entry(at: .now, result: fresh) }
         return fresh
     }
-
-    /// Forgets everything (tests).
-    func removeAll() {
-        entries.withLock { $0.removeAll() }
-    }
 }
 
 extension QueryRunner {

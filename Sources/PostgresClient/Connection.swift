@@ -8,12 +8,12 @@ import Darwin
 
 /// One libpq connection to a PostgreSQL server or to a PgBouncer admin console.
 ///
-/// Every method but ``cancel(queryID:)`` **blocks** the calling thread on the network. Call
+/// Every method **blocks** the calling thread on the network. Call
 /// them only from a ``BlockingPool`` thread (``query(_:timeout:on:)`` does this for you), never
 /// from a NIO event loop or Swift's cooperative pool: on two cores, two blocking queries there
 /// stall the whole process.
 ///
-/// Queries use only `PQexec`, libpq's simple query protocol, the only one the PgBouncer console
+/// Queries use only libpq's simple query protocol (`PQsendQuery`), the only one the PgBouncer console
 /// accepts (the extended protocol makes it drop the connection).
 public final class Connection: Sendable {
     /// What answered: PostgreSQL, or the PgBouncer admin console.
@@ -22,7 +22,7 @@ public final class Connection: Sendable {
     private let connectionString: ConnectionString
     /// The libpq handle; `nil` once closed. The mutex also serialises queries on it.
     private let handle: Mutex<OpaquePointer?>
-    /// Cancellation state, separate from `handle` so a query can be cancelled while it runs.
+    /// What `PQcancel` needs, freed by ``close()``.
     private let cancelState: Mutex<CancelState>
 
     /// libpq's `PGcancel` object.
@@ -35,11 +35,7 @@ public final class Connection: Sendable {
     }
 
     private struct CancelState: ~Copyable {
-        /// Usable from any thread while a query runs on another.
         var token: CancelToken?
-        /// The query now running, so that a late timer never cancels the next one.
-        var runningQueryID: UInt64?
-        var nextQueryID: UInt64 = 0
     }
 
     /// Options for ``connect(to:options:)``.
@@ -100,27 +96,13 @@ public final class Connection: Sendable {
         return Connection(raw: raw, cancelToken: cancelToken, server: server, connectionString: connectionString)
     }
 
-    /// Runs `sql` with `PQexec` (blocking) and returns the last statement's rows.
-    /// - Parameter queryID: from ``reserveQueryID()``, so that ``cancel(queryID:)`` can target
-    ///   this query and no other.
+    /// Runs `sql` and returns the last statement's rows (``executeEach(_:deadline:cancelGrace:)``
+    /// with a deadline of `timeout` from now).
     /// - Throws: ``PostgresError``: ``PostgresError/Kind/queryFailed`` when the server answered
     ///   with an error, ``PostgresError/Kind/timedOut`` when it was cancelled,
     ///   ``PostgresError/Kind/connectionLost`` when the connection broke.
-    public func execute(_ sql: String, queryID: UInt64? = nil) throws -> QueryResult {
-        try handle.withLock { raw throws -> QueryResult in
-            guard let raw else {
-                throw PostgresError(kind: .connectionLost, message: "connection is closed")
-            }
-            let id = queryID ?? reserveQueryID()
-            cancelState.withLock { $0.runningQueryID = id }
-            defer { cancelState.withLock { $0.runningQueryID = nil } }
-
-            guard let result = PQexec(raw, sql) else {
-                throw PostgresError(kind: .connectionLost, message: connectionString.redact(Self.libpqMessage(PQerrorMessage(raw))))
-            }
-            defer { PQclear(result) }
-            return try outcome(of: result, on: raw)
-        }
+    public func execute(_ sql: String, timeout: Duration = .seconds(60)) throws -> QueryResult {
+        try executeEach(sql, deadline: .now + timeout).last ?? QueryResult(columns: [], rows: [])
     }
 
     /// The rows of a finished statement, or the error it ended with.
@@ -146,7 +128,7 @@ public final class Connection: Sendable {
     /// registrations, not libpq). When `deadline` passes the query is cancelled (`PQcancel`);
     /// if the server does not answer the cancel within `cancelGrace`, the connection is closed
     /// (then ``isBroken``) rather than left mid-query.
-    /// - Throws: as ``execute(_:queryID:)``.
+    /// - Throws: as ``execute(_:timeout:)``.
     public func executeEach(_ sql: String, deadline: ContinuousClock.Instant, cancelGrace: Duration = .seconds(5)) throws -> [QueryResult] {
         try handle.withLock { raw throws -> [QueryResult] in
             guard let connection = raw else {
@@ -200,24 +182,6 @@ public final class Connection: Sendable {
 
     /// Where this connection points, safe to show and to key by: `host:port/dbname user=…`.
     public var endpoint: String { connectionString.redacted }
-
-    /// A fresh id to pass to both ``execute(_:queryID:)`` and ``cancel(queryID:)``.
-    public func reserveQueryID() -> UInt64 {
-        cancelState.withLock { state in
-            state.nextQueryID &+= 1
-            return state.nextQueryID
-        }
-    }
-
-    /// Asks the server to cancel the query `queryID` if it is still running (`PQcancel`, which
-    /// libpq documents as safe from any thread). Returns at once if that query has finished.
-    public func cancel(queryID: UInt64) {
-        cancelState.withLock { state in
-            guard state.runningQueryID == queryID, let token = state.token else { return }
-            var buffer = [CChar](repeating: 0, count: 256)
-            _ = PQcancel(token.pointer, &buffer, Int32(buffer.count))
-        }
-    }
 
     /// Whether libpq considers the connection broken (then it must be replaced).
     public var isBroken: Bool {
