@@ -20,13 +20,27 @@ struct CollectorOutcome: Sendable {
 /// passes first still serves what finished.
 final class CollectionRun: Sendable {
     let startedAt = ContinuousClock.now
-    private let state = Mutex(State())
+    private let state: Mutex<State>
+
+    init(deadline: ContinuousClock.Instant) {
+        state = Mutex(State(deadline: deadline))
+    }
 
     private struct State: ~Copyable {
+        /// When the collection gives up: the latest deadline of the scrapes that share it.
+        var deadline: ContinuousClock.Instant
         var outcomes: [CollectorOutcome] = []
         var finished = false
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiterID: UInt64 = 0
+    }
+
+    /// When the collection gives up (read before each collector).
+    var deadline: ContinuousClock.Instant { state.withLock { $0.deadline } }
+
+    /// Lets the collection run until `deadline` if that is later than its own.
+    func extend(to deadline: ContinuousClock.Instant) {
+        state.withLock { $0.deadline = max($0.deadline, deadline) }
     }
 
     /// The outcomes so far.
@@ -74,5 +88,35 @@ final class CollectionRun: Sendable {
         } onCancel: {
             state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
         }
+    }
+}
+
+/// One request's place under the exporter's limit of requests that start work: claimed when
+/// the request first has to start a collection (a request that only joins running ones
+/// never claims one), given back when the request ends.
+final class Admission: Sendable {
+    private let limit: ConcurrencyLimit
+    private let state = Mutex(Claim.none)
+
+    private enum Claim { case none, held, refused }
+
+    init(limit: ConcurrencyLimit) {
+        self.limit = limit
+    }
+
+    /// Whether the request may start work (the first answer holds for the whole request).
+    func claim() -> Bool {
+        state.withLock { claim in
+            if claim == .none { claim = limit.tryEnter() ? .held : .refused }
+            return claim == .held
+        }
+    }
+
+    func end() {
+        let held = state.withLock { claim in
+            defer { claim = .none }
+            return claim == .held
+        }
+        if held { limit.leave() }
     }
 }

@@ -84,12 +84,22 @@ public enum ConfigurationFile {
         return configuration
     }
 
+    /// A YAML error as file, line, column and libyaml's short problem text: never the
+    /// document, which may hold passwords (Yams' own descriptions quote it).
     static func syntaxError(_ error: YamlError, file: String) -> ConfigurationError {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            return ConfigurationError(file: file, line: mark.line, field: "YAML", problem: problem)
+            return ConfigurationError(file: file, line: mark.line, column: mark.column, field: "YAML", problem: problem)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { $0.count <= 64 ? "\"\($0)\"" : "(a long key)" }.joined(separator: ", ")
+            return ConfigurationError(
+                file: file, line: context.mark.line, column: context.mark.column, field: "YAML", problem: "key written more than once: \(keys)")
+        case .reader(let problem, _, _, _):
+            return ConfigurationError(file: file, field: "YAML", problem: problem)
+        case .dataCouldNotBeDecoded:
+            return ConfigurationError(file: file, field: "YAML", problem: "the file is not valid text")
         default:
-            return ConfigurationError(file: file, field: "YAML", problem: "\(error)")
+            return ConfigurationError(file: file, field: "YAML", problem: "the file cannot be read as YAML")
         }
     }
 }
@@ -111,7 +121,7 @@ struct NodeReader {
     ]
 
     func error(_ node: Node, _ path: String, _ problem: String) -> ConfigurationError {
-        ConfigurationError(file: file, line: node.mark?.line, field: path, problem: problem)
+        ConfigurationError(file: file, line: node.mark?.line, column: node.mark?.column, field: path, problem: problem)
     }
 
     func mapping(_ node: Node, path: String, allowed: Set<String>) throws -> [String: Node] {
@@ -140,16 +150,18 @@ struct NodeReader {
 
     func duration(_ node: Node, path: String) throws -> Duration {
         let text = try string(node, path: path)
-        guard let duration = DurationText.parse(text), duration > .zero else {
-            throw error(node, path, "\"\(text)\" is not a duration (write e.g. 500ms, 5s, 1m)")
+        switch DurationText.positive(text) {
+        case .success(let duration): return duration
+        case .failure(let problem): throw error(node, path, "\"\(text)\" \(problem.text)")
         }
-        return duration
     }
 
-    func positiveInteger(_ node: Node, path: String) throws -> Int {
+    func wholeNumber(_ node: Node, path: String, in range: ClosedRange<Int>) throws -> Int {
         let text = try string(node, path: path)
-        guard let value = Int(text), value > 0 else { throw error(node, path, "\"\(text)\" is not a positive whole number") }
-        return value
+        switch WholeNumberText.parse(text, in: range) {
+        case .success(let value): return value
+        case .failure(let problem): throw error(node, path, "\"\(text)\" \(problem.text)")
+        }
     }
 
     func boolean(_ node: Node, path: String) throws -> Bool {
@@ -178,10 +190,10 @@ struct NodeReader {
             }
         }
         if let node = mapping["activity_labels_limit"] {
-            options.activityLabelsLimit = try positiveInteger(node, path: "\(path).activity_labels_limit")
+            options.activityLabelsLimit = try wholeNumber(node, path: "\(path).activity_labels_limit", in: 1...10_000)
         }
         if let node = mapping["statements_top_n"] {
-            options.statementsTopN = try positiveInteger(node, path: "\(path).statements_top_n")
+            options.statementsTopN = try wholeNumber(node, path: "\(path).statements_top_n", in: 1...10_000)
         }
         if let node = mapping["statements_slow_threshold"] {
             options.statementsSlowThreshold = DurationText.seconds(try duration(node, path: "\(path).statements_slow_threshold"))
@@ -190,14 +202,14 @@ struct NodeReader {
             options.statementsIncludeQuery = try boolean(node, path: "\(path).statements_include_query")
         }
         if let node = mapping["statements_query_length"] {
-            options.statementsQueryLength = try positiveInteger(node, path: "\(path).statements_query_length")
+            options.statementsQueryLength = try wholeNumber(node, path: "\(path).statements_query_length", in: 1...100_000)
         }
         return options
     }
 
     func limits(_ mapping: [String: Node], path: String, base: TargetLimits) throws -> TargetLimits {
         var limits = base
-        if let node = mapping["max_connections"] { limits.maxConnections = try positiveInteger(node, path: "\(path).max_connections") }
+        if let node = mapping["max_connections"] { limits.maxConnections = try wholeNumber(node, path: "\(path).max_connections", in: WholeNumberText.connectionLimit) }
         if let node = mapping["collector_timeout"] { limits.collectorTimeout = try duration(node, path: "\(path).collector_timeout") }
         if let node = mapping["lock_timeout"] { limits.lockTimeout = try duration(node, path: "\(path).lock_timeout") }
         if let node = mapping["connect_timeout"] { limits.connectTimeout = try duration(node, path: "\(path).connect_timeout") }
@@ -259,7 +271,7 @@ struct NodeReader {
             if key == "include" { discovery.include = patterns } else { discovery.exclude = patterns }
         }
         if let node = mapping["refresh"] { discovery.refresh = try duration(node, path: "\(path).refresh") }
-        if let node = mapping["max_connections"] { discovery.maxConnections = try positiveInteger(node, path: "\(path).max_connections") }
+        if let node = mapping["max_connections"] { discovery.maxConnections = try wholeNumber(node, path: "\(path).max_connections", in: WholeNumberText.connectionLimit) }
         return discovery
     }
 

@@ -14,6 +14,9 @@ public final class Exporter: Sendable {
     static let maxBlockingThreads = 16
     /// Series dropped as duplicates since start.
     private let droppedSeries = Mutex(0)
+    /// Requests that start work (a collection, a role check) at once; requests that only join
+    /// a collection already running are never counted.
+    private let newWork: ConcurrencyLimit
 
     public init(configuration: ExporterConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -27,23 +30,35 @@ public final class Exporter: Sendable {
         }
         let blocking = BlockingPool(threadCount: min(connections + 1, Self.maxBlockingThreads))
         self.blocking = blocking
-        scrapers = configuration.targets.map { TargetScraper(target: $0, blocking: blocking, logger: logger) }
+        newWork = ConcurrencyLimit(limit: configuration.maxRequestsStartingWork)
+        let collectionBudget = Self.budget(timeout: configuration.defaultScrapeTimeout, offset: configuration.scrapeTimeoutOffset)
+        scrapers = configuration.targets.map {
+            TargetScraper(target: $0, blocking: blocking, minimumCollectionBudget: collectionBudget, logger: logger)
+        }
     }
 
     /// How long a scrape may take: the scraper's `X-Prometheus-Scrape-Timeout-Seconds` (or
     /// the configured default) less the configured offset, and never less than half of it.
     public func scrapeBudget(timeoutHeader: String?) -> Duration {
         var timeout = configuration.defaultScrapeTimeout
-        if let header = timeoutHeader, let seconds = Double(header), seconds > 0, seconds.isFinite {
-            timeout = .milliseconds(Int64(seconds * 1000))
+        // An unusable header (not a number, zero, negative, inf, nan, over a year) means
+        // "use the configured timeout".
+        if let header = timeoutHeader, let seconds = Double(header.trimmingWhitespace()), seconds > 0,
+           let duration = DurationText.duration(seconds: seconds), duration > .zero {
+            timeout = duration
         }
-        return max(timeout - configuration.scrapeTimeoutOffset, timeout / 2)
+        return Self.budget(timeout: timeout, offset: configuration.scrapeTimeoutOffset)
+    }
+
+    private static func budget(timeout: Duration, offset: Duration) -> Duration {
+        max(timeout - offset, timeout / 2)
     }
 
     /// Scrapes every target that `/metrics` serves, at once, and returns the text exposition
     /// body with the exporter's own and process metrics. Always returns: a target that is
-    /// down or slow yields `*_up 0` and `collector_success 0` within `budget`.
-    public func scrape(budget: Duration) async -> [UInt8] {
+    /// down or slow yields `*_up 0` and `collector_success 0` within `budget`. `nil` when the
+    /// scrape would have to start a collection and too many requests are starting work already.
+    public func scrape(budget: Duration) async -> [UInt8]? {
         let selected = scrapers.filter { $0.target.inMetrics }
         return await render(selected, budget: budget) { set in
             set.add(SelfMetrics.buildInfoFamily())
@@ -52,16 +67,20 @@ public final class Exporter: Sendable {
     }
 
     /// Scrapes the one target named `name` (`/probe`): its metrics and its self metrics only.
-    /// Returns `nil` when no target has that name.
+    /// `nil` as for ``scrape(budget:)``; the caller has checked that the target exists.
     public func probe(target name: String, budget: Duration) async -> [UInt8]? {
-        guard let scraper = scrapers.first(where: { $0.target.name == name }) else { return nil }
-        return await render([scraper], budget: budget) { _ in }
+        let selected = scrapers.filter { $0.target.name == name }
+        return await render(selected, budget: budget) { _ in }
     }
 
     /// Answers a router's question about the target named `name` from a fresh query, or `nil`
     /// when no target has that name.
     public func answer(_ question: RoleQuestion, target name: String, maxLag: Duration? = nil) async -> RoleAnswer? {
         guard let scraper = scrapers.first(where: { $0.target.name == name }) else { return nil }
+        guard newWork.tryEnter() else {
+            return RoleAnswer(target: name, question: question, ok: false, reason: "exporter busy: too many requests starting work at once; retry")
+        }
+        defer { newWork.leave() }
         return await scraper.answer(question, maxLag: maxLag)
     }
 
@@ -72,16 +91,20 @@ public final class Exporter: Sendable {
 
     /// Scrapes `selected` at once and encodes their families, their self metrics and what
     /// `extra` adds.
-    private func render(_ selected: [TargetScraper], budget: Duration, extra: (inout FamilySet) -> Void) async -> [UInt8] {
+    private func render(_ selected: [TargetScraper], budget: Duration, extra: (inout FamilySet) -> Void) async -> [UInt8]? {
         let deadline = ContinuousClock.now + budget
-        let scrapes = await withTaskGroup(of: (Int, TargetScrape).self) { group in
+        let admission = Admission(limit: newWork)
+        defer { admission.end() }
+        let results = await withTaskGroup(of: (Int, TargetScrape?).self) { group in
             for (index, scraper) in selected.enumerated() {
-                group.addTask { (index, await scraper.scrape(deadline: deadline)) }
+                group.addTask { (index, await scraper.scrape(deadline: deadline, admission: admission)) }
             }
-            var results: [(Int, TargetScrape)] = []
+            var results: [(Int, TargetScrape?)] = []
             for await result in group { results.append(result) }
             return results.sorted { $0.0 < $1.0 }.map(\.1)
         }
+        let scrapes = results.compactMap { $0 }
+        guard scrapes.count == results.count else { return nil }
 
         var set = FamilySet()
         for scrape in scrapes {

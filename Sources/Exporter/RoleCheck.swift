@@ -88,8 +88,20 @@ extension TargetScraper {
             }
             return judge(answer, question: question, maxLag: maxLag)
         } catch {
-            let message = (error as? PostgresError)?.description ?? "\(error)"
-            return RoleAnswer(target: name, question: question, ok: false, reason: "unreachable: \(message)")
+            let failure = error as? PostgresError ?? PostgresError(kind: .queryFailed, message: "\(error)")
+            noteCheckFailure(failure)
+            return RoleAnswer(target: name, question: question, ok: false, reason: Self.shortReason(failure))
+        }
+    }
+
+    /// What the answer's body says of a failure: its kind in a few words, never libpq's text
+    /// (which names hosts and addresses); the details go to the log.
+    static func shortReason(_ failure: PostgresError) -> String {
+        switch failure.kind {
+        case .connectionFailed, .invalidConnectionString: "unreachable: cannot connect (details in the exporter's log)"
+        case .connectionLost: "unreachable: connection lost (details in the exporter's log)"
+        case .timedOut: "unreachable: no answer within the check timeout"
+        case .queryFailed: "the check query failed" + (failure.sqlState.map { " (SQLSTATE \($0))" } ?? "")
         }
     }
 

@@ -65,6 +65,8 @@ public struct ExporterConfiguration: Sendable {
     /// Collectors (by name) left out of every target that does not list its own
     /// (`--collector.disable`).
     public var disabledCollectors: Set<String> = []
+    /// Requests that may start work at once (`--web.max-requests`); more get 503.
+    public var maxRequestsStartingWork = 40
 
     public init(targets: [TargetConfiguration]) {
         self.targets = targets

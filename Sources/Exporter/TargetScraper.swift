@@ -16,6 +16,10 @@ actor TargetScraper {
     /// The `SET …` statements for this target's sessions (PostgreSQL), made once from its limits.
     private let sessionSettings: [String]?
     private let logger: Logger
+    /// How long a collection may run at least, whatever the deadline of the scrape that
+    /// started it: a caller's tiny timeout header must not cut short a collection that others
+    /// join.
+    private let minimumCollectionBudget: Duration
     /// The collection running now, which scrapes that arrive join; `nil` once it is finished,
     /// so that a target scraped rarely (through `/probe`) holds no families between scrapes.
     private var currentRun: CollectionRun?
@@ -25,8 +29,9 @@ actor TargetScraper {
     /// once (then at debug level) instead of flooding the log.
     private var lastLoggedError: [String: String] = [:]
 
-    init(target: TargetConfiguration, blocking: BlockingPool, logger: Logger) {
+    init(target: TargetConfiguration, blocking: BlockingPool, minimumCollectionBudget: Duration, logger: Logger) {
         self.target = target
+        self.minimumCollectionBudget = minimumCollectionBudget
         self.blocking = blocking
         self.pool = ConnectionPool(target: target, blocking: blocking)
         self.databaseConnections = DatabaseConnections(target: target, blocking: blocking)
@@ -37,17 +42,20 @@ actor TargetScraper {
     }
 
     /// Collects the target, or joins the collection already running, and returns what has
-    /// finished by `deadline`.
-    func scrape(deadline: ContinuousClock.Instant) async -> TargetScrape {
+    /// finished by `deadline`. A joining scrape extends the collection's deadline to its own;
+    /// `nil` when a collection would have to start and `admission` is refused.
+    func scrape(deadline: ContinuousClock.Instant, admission: Admission) async -> TargetScrape? {
         let run: CollectionRun
         if let currentRun {
             run = currentRun
+            run.extend(to: deadline)
         } else {
-            run = CollectionRun()
+            guard admission.claim() else { return nil }
+            run = CollectionRun(deadline: max(deadline, .now + minimumCollectionBudget))
             currentRun = run
             // On the blocking pool's threads: the collectors' statements run there directly.
             Task(executorPreference: blocking) {
-                let outcomes = await self.collect(into: run, deadline: deadline)
+                let outcomes = await self.collect(into: run)
                 await self.finish(run, outcomes: outcomes)
             }
         }
@@ -69,11 +77,12 @@ actor TargetScraper {
     /// Nonisolated, so that it runs on the executor its task prefers (the blocking pool) and
     /// holds the target's connection for the whole collection: no hop to an actor or to another
     /// thread between statements.
-    private nonisolated func collect(into run: CollectionRun, deadline: ContinuousClock.Instant) async -> [CollectorOutcome] {
+    private nonisolated func collect(into run: CollectionRun) async -> [CollectorOutcome] {
         var unreachable: PostgresError?
         var lease: Lease?
         for collector in target.collectors {
             let started = ContinuousClock.now
+            let deadline = run.deadline
             let outcome: CollectorOutcome
             if let unreachable {
                 // Connecting just failed: the other collectors would only fail the same way.
@@ -251,7 +260,16 @@ actor TargetScraper {
         }
     }
 
+    /// Logs a failed role check's details when they change (the answer's body says only
+    /// their kind).
+    func noteCheckFailure(_ failure: PostgresError) {
+        guard lastLoggedError[Self.checkKey] != failure.description else { return }
+        lastLoggedError[Self.checkKey] = failure.description
+        logger.warning("role check failed", metadata: ["error": .string(failure.description)])
+    }
+
     private static let connectionKey = "(connection)"
+    private static let checkKey = "(check)"
 }
 
 /// A connection checked out of a target's pool and kept across collectors.

@@ -19,6 +19,9 @@ public struct ConnectionString: Sendable {
     /// - Throws: ``PostgresError`` of kind ``PostgresError/Kind/invalidConnectionString``; its
     ///   message never repeats any part of the string.
     public init(_ raw: String) throws {
+        if let problem = Self.misparsedUserInfo(raw) {
+            throw PostgresError(kind: .invalidConnectionString, message: "invalid connection string: " + problem)
+        }
         var errorMessage: UnsafeMutablePointer<CChar>?
         guard let parsed = PQconninfoParse(raw, &errorMessage) else {
             let reason = errorMessage.map { String(cString: $0) } ?? "out of memory"
@@ -81,11 +84,31 @@ public struct ConnectionString: Sendable {
     public func redact(_ message: String) -> String {
         var text = message
         if !raw.isEmpty { text = text.replacingAll(raw, with: "<dsn>") }
-        for secret in [options["password"], separatePassword].compactMap({ $0 }) where !secret.isEmpty {
-            text = text.replacingAll(secret, with: "<redacted>")
+        let secrets = Self.secretOptions.compactMap { options[$0] } + [separatePassword].compactMap { $0 }
+        for secret in secrets where !secret.isEmpty {
+            for form in Set([secret, Self.percentEncoded(secret), Self.quoted(secret)]) {
+                text = text.replacingAll(form, with: "<redacted>")
+            }
         }
         return text
     }
+
+    /// Why libpq would split the user info of a URI in the wrong place, or `nil`. libpq ends
+    /// the user info at the first `@` or `/`, so a password holding either, unencoded, turns its
+    /// tail into a host name (which would then be shown as the target's address).
+    static func misparsedUserInfo(_ raw: String) -> String? {
+        let text = raw.trimmingTrailingWhitespace().drop(while: \.isWhitespace)
+        guard let scheme = ["postgresql://", "postgres://"].first(where: { text.hasPrefix($0) }) else { return nil }
+        let rest = text.dropFirst(scheme.count).prefix { $0 != "?" }
+        let ats = rest.indices.filter { rest[$0] == "@" }
+        guard let firstAt = ats.first else { return nil }
+        let slashBefore = rest[..<firstAt].contains("/")
+        guard ats.count > 1 || slashBefore else { return nil }
+        return "the user or password of this URI holds an unencoded \"@\" or \"/\"; percent-encode them (@ as %40, / as %2F, : as %3A) or use the key=value form"
+    }
+
+    /// The options whose values are secrets.
+    static let secretOptions = ["password", "sslpassword"]
 
     /// libpq's parse errors quote fragments of the input (`missing "=" after "s3cret" …`); a
     /// fragment may be part of a password, so drop every quoted part.
@@ -101,6 +124,33 @@ public struct ConnectionString: Sendable {
             }
         }
         return result.trimmingTrailingWhitespace()
+    }
+}
+
+extension ConnectionString {
+    /// `value` percent-encoded as a URI's user info carries it.
+    static func percentEncoded(_ value: String) -> String {
+        var result = ""
+        for byte in value.utf8 {
+            let scalar = Unicode.Scalar(byte)
+            if byte < 0x80, scalar.properties.isAlphabetic || ("0"..."9").contains(Character(scalar)) || "-._~".unicodeScalars.contains(scalar) {
+                result.unicodeScalars.append(scalar)
+            } else {
+                let hex = String(byte, radix: 16, uppercase: true)
+                result += "%" + (hex.count == 1 ? "0" : "") + hex
+            }
+        }
+        return result
+    }
+
+    /// `value` as a quoted `key='value'` carries it (backslashes before `'` and `\`).
+    static func quoted(_ value: String) -> String {
+        var result = ""
+        for character in value {
+            if character == "'" || character == "\\" { result.append("\\") }
+            result.append(character)
+        }
+        return result
     }
 }
 

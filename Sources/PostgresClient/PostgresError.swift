@@ -27,8 +27,10 @@ public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible
         self.message = message
     }
 
-    /// Whether the server itself answered (so the target is up even though the query failed).
-    public var serverAnswered: Bool { kind == .queryFailed || kind == .timedOut }
+    /// Whether the server itself answered (so the target is up even though the query failed):
+    /// an error it sent, a `statement_timeout` or a cancel it carried out. A client-side
+    /// timeout with no answer from the server is not one.
+    public var serverAnswered: Bool { kind == .queryFailed || (kind == .timedOut && sqlState != nil) }
 
     public var description: String {
         if let sqlState { return "\(message) (SQLSTATE \(sqlState))" }

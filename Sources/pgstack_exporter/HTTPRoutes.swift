@@ -5,7 +5,6 @@ import Hummingbird
 import HTTPTypes
 import Collectors
 import NIOCore
-import Synchronization
 
 /// The exporter's HTTP surface: `/metrics` (or the configured path), `/probe`, the role checks
 /// `/ready`, `/primary` and `/replica`, `/`, `/healthz`. Any other path is a 404.
@@ -14,24 +13,24 @@ import Synchronization
 /// no address or DSN is ever accepted from a URL, so the exporter cannot be turned into a way
 /// to reach other servers.
 enum HTTPRoutes {
+    /// The paths the exporter serves besides the metrics, which `--web.telemetry-path` must not take.
+    static let builtInPaths: Set<String> = Set(["/", "/probe", "/healthz"] + RoleQuestion.allCases.map { "/" + $0.rawValue })
+
     static func router(
-        exporter: Exporter, telemetryPath: String, maxRequestsInFlight: Int, basicAuthUsers: [String: String]
+        exporter: Exporter, telemetryPath: String, basicAuthUsers: [String: String]
     ) -> Router<BasicRequestContext> {
         let router = Router()
         if !basicAuthUsers.isEmpty {
             router.add(middleware: BasicAuthMiddleware(users: basicAuthUsers))
         }
-        router.add(middleware: InFlightLimitMiddleware(limit: maxRequestsInFlight))
         router.get(RouterPath(telemetryPath)) { request, _ -> Response in
             let budget = exporter.scrapeBudget(timeoutHeader: request.headers[.prometheusScrapeTimeout])
-            let body = await exporter.scrape(budget: budget)
-            return try metricsResponse(body, acceptEncoding: request.headers[.acceptEncoding])
+            return try metricsResponse(await exporter.scrape(budget: budget), acceptEncoding: request.headers[.acceptEncoding])
         }
         router.get("/probe") { request, _ -> Response in
             let name = try TargetParameter.name(in: request, exporter: exporter)
             let budget = exporter.scrapeBudget(timeoutHeader: request.headers[.prometheusScrapeTimeout])
-            let body = await exporter.probe(target: name, budget: budget) ?? []
-            return try metricsResponse(body, acceptEncoding: request.headers[.acceptEncoding])
+            return try metricsResponse(await exporter.probe(target: name, budget: budget), acceptEncoding: request.headers[.acceptEncoding])
         }
         for question in RoleQuestion.allCases {
             router.get(RouterPath("/" + question.rawValue)) { request, _ -> Response in
@@ -54,7 +53,7 @@ enum HTTPRoutes {
         var maxLag: Duration?
         if let text = request.uri.queryParameters["max_lag"].map(String.init) {
             guard question == .replica, let duration = DurationText.parse(text) else {
-                throw HTTPError(.badRequest, message: "max_lag takes a duration (e.g. 1s, 500ms), on /replica only")
+                throw HTTPError(.badRequest, message: "max_lag takes a duration from 0s to 366d (e.g. 1s, 500ms), on /replica only")
             }
             maxLag = duration
         }
@@ -70,8 +69,14 @@ enum HTTPRoutes {
             body: .init(byteBuffer: ByteBuffer(string: answer.json)))
     }
 
-    /// The scrape body, gzip-compressed when the scraper accepts it.
-    static func metricsResponse(_ body: [UInt8], acceptEncoding: String?) throws -> Response {
+    /// The scrape body, gzip-compressed when the scraper accepts it; 503 when the exporter
+    /// refused to start the work (`nil`).
+    static func metricsResponse(_ body: [UInt8]?, acceptEncoding: String?) throws -> Response {
+        guard let body else {
+            return Response(
+                status: .serviceUnavailable, headers: [.retryAfter: "1"],
+                body: .init(byteBuffer: ByteBuffer(string: "too many requests starting work at once; retry\n")))
+        }
         var buffer = ByteBuffer(bytes: body)
         var headers: HTTPFields = [.contentType: TextEncoder.contentType, .vary: "Accept-Encoding"]
         if AcceptEncoding.allowsGzip(acceptEncoding) {
@@ -121,41 +126,6 @@ enum AcceptEncoding {
             if coding == "*" { wildcard = quality }
         }
         return (gzip ?? wildcard ?? 0) > 0
-    }
-}
-
-/// Answers 503 instead of queueing once too many requests are being served, so a storm of
-/// scrapes cannot pile up work in the exporter.
-struct InFlightLimitMiddleware<Context: RequestContext>: RouterMiddleware {
-    let limit: Int
-    private let inFlight = Counter()
-
-    init(limit: Int) {
-        self.limit = limit
-    }
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard inFlight.enter(limit: limit) else {
-            return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "too many requests in flight")))
-        }
-        defer { inFlight.leave() }
-        return try await next(request, context)
-    }
-
-    private final class Counter: Sendable {
-        private let value = Atomic(0)
-
-        func enter(limit: Int) -> Bool {
-            if value.wrappingAdd(1, ordering: .relaxed).newValue > limit {
-                value.wrappingSubtract(1, ordering: .relaxed)
-                return false
-            }
-            return true
-        }
-
-        func leave() {
-            value.wrappingSubtract(1, ordering: .relaxed)
-        }
     }
 }
 

@@ -1,9 +1,12 @@
 import ArgumentParser
 import Exporter
 import Collectors
+import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
+import UnixSignals
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,8 +47,14 @@ struct PgstackExporterCommand: AsyncParsableCommand {
     @Option(name: .customLong("web.telemetry-path"), help: "Path of the metrics (env: PGSTACK_WEB_TELEMETRY_PATH).")
     var telemetryPath = environment("PGSTACK_WEB_TELEMETRY_PATH") ?? "/metrics"
 
-    @Option(name: .customLong("web.max-requests"), help: "Requests served at once; more get 503 (env: PGSTACK_WEB_MAX_REQUESTS).")
+    @Option(name: .customLong("web.max-requests"), help: "Requests that start work (a collection, a role check) at once; more get 503, joiners never (env: PGSTACK_WEB_MAX_REQUESTS).")
     var maxRequests = environment("PGSTACK_WEB_MAX_REQUESTS") ?? "40"
+
+    @Option(name: .customLong("web.max-connections"), help: "Open HTTP connections at most; more wait to be accepted (env: PGSTACK_WEB_MAX_CONNECTIONS).")
+    var maxHTTPConnections = environment("PGSTACK_WEB_MAX_CONNECTIONS") ?? "512"
+
+    @Option(name: .customLong("web.idle-timeout"), help: "Closes a connection idle, or still sending its request headers, this long (env: PGSTACK_WEB_IDLE_TIMEOUT).")
+    var idleTimeout = environment("PGSTACK_WEB_IDLE_TIMEOUT") ?? "60s"
 
     @Option(name: .customLong("log.level"), help: "debug, info, warn or error (env: PGSTACK_LOG_LEVEL).")
     var logLevel = environment("PGSTACK_LOG_LEVEL") ?? "info"
@@ -109,16 +118,21 @@ struct PgstackExporterCommand: AsyncParsableCommand {
             ])
         }
         let router = HTTPRoutes.router(
-            exporter: exporter, telemetryPath: settings.telemetryPath, maxRequestsInFlight: settings.maxRequests,
+            exporter: exporter, telemetryPath: settings.telemetryPath,
             basicAuthUsers: settings.web.basicAuthUsers)
         let app = Application(
             router: router,
             server: settings.server,
-            configuration: .init(address: .hostname(settings.listenAddress.host, port: settings.listenAddress.port), serverName: "pgstack_exporter"),
+            configuration: .init(
+                address: .hostname(settings.listenAddress.host, port: settings.listenAddress.port), serverName: "pgstack_exporter",
+                availableConnectionsDelegate: MaximumAvailableConnections(settings.maxHTTPConnections, logger: logger)),
             services: [ExporterShutdown(exporter: exporter)],
             logger: logger)
+        // Requests in flight get a few seconds to finish after SIGTERM, then are cancelled.
+        var group = ServiceGroupConfiguration(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = ShutdownWatchdog.gracePeriod
         do {
-            try await app.runService()
+            try await ServiceGroup(configuration: group).run()
         } catch {
             logger.error("server stopped", metadata: ["error": .string("\(error)")])
             throw ExitCode(1)
@@ -132,7 +146,28 @@ struct ExporterShutdown: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
+        ShutdownWatchdog.start()
         await exporter.shutdown()
+    }
+}
+
+/// Ends the process a few seconds after SIGTERM whatever is still running: a thread blocked
+/// on a frozen server must not keep a stopped exporter alive.
+enum ShutdownWatchdog {
+    /// How long requests in flight may take after SIGTERM.
+    static let gracePeriod: Duration = .seconds(3)
+    /// When the process exits regardless, after SIGTERM.
+    static let hardLimit: Duration = .seconds(5)
+
+    static func start() {
+        let thread = Thread {
+            Thread.sleep(forTimeInterval: DurationText.seconds(hardLimit))
+            let line = "level=warn msg=\"shutdown took over \(hardLimit); exiting\"\n"
+            fflush(nil)
+            _ = line.withCString { write(2, $0, strlen($0)) }
+            _exit(0)
+        }
+        thread.start()
     }
 }
 

@@ -9,7 +9,8 @@ struct StartupSettings {
     let configuration: ExporterConfiguration
     let listenAddress: ListenAddress
     let telemetryPath: String
-    let maxRequests: Int
+    /// Open HTTP connections at most.
+    let maxHTTPConnections: Int
     /// TLS and basic auth (empty when no `--web.config.file`).
     let web: WebConfiguration
     /// The HTTP server, with TLS when configured (certificates loaded and checked here).
@@ -23,21 +24,34 @@ struct StartupSettings {
         guard command.telemetryPath.hasPrefix("/"), command.telemetryPath.count > 1 else {
             throw ConfigurationError(field: "--web.telemetry-path (PGSTACK_WEB_TELEMETRY_PATH)", problem: "must start with / and not be / alone")
         }
+        guard !HTTPRoutes.builtInPaths.contains(command.telemetryPath) else {
+            throw ConfigurationError(
+                field: "--web.telemetry-path (PGSTACK_WEB_TELEMETRY_PATH)",
+                problem: "\"\(command.telemetryPath)\" is taken by a built-in endpoint (\(HTTPRoutes.builtInPaths.sorted().joined(separator: ", ")))")
+        }
+        guard command.telemetryPath.utf8.count <= 256, command.telemetryPath.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "?" && $0 != "#" && $0 != "*" && $0 != ":" && $0 != "{" }) else {
+            throw ConfigurationError(
+                field: "--web.telemetry-path (PGSTACK_WEB_TELEMETRY_PATH)", problem: "must be a plain path of at most 256 ASCII characters, without ?, #, *, :, { or spaces")
+        }
         telemetryPath = command.telemetryPath
-        maxRequests = try Self.positive(command.maxRequests, field: "--web.max-requests (PGSTACK_WEB_MAX_REQUESTS)")
+        let maxRequests = try Self.whole(command.maxRequests, in: WholeNumberText.requestLimit, field: "--web.max-requests (PGSTACK_WEB_MAX_REQUESTS)")
+        maxHTTPConnections = try Self.whole(
+            command.maxHTTPConnections, in: WholeNumberText.httpConnectionLimit, field: "--web.max-connections (PGSTACK_WEB_MAX_CONNECTIONS)")
+        let idleTimeout = try Self.duration(command.idleTimeout, field: "--web.idle-timeout (PGSTACK_WEB_IDLE_TIMEOUT)")
         if command.webConfigFile.isEmpty {
             web = WebConfiguration()
         } else {
             web = try WebConfiguration.load(path: command.webConfigFile)
         }
-        server = try WebSecurity.server(web, file: command.webConfigFile)
+        server = try WebSecurity.server(web, file: command.webConfigFile, http: HTTPLimits.channel(idleTimeout: idleTimeout))
 
         var limits = TargetLimits()
         limits.collectorTimeout = try Self.duration(command.collectorTimeout, field: "--collector.timeout (PGSTACK_COLLECTOR_TIMEOUT)")
         limits.connectTimeout = try Self.duration(command.connectTimeout, field: "--target.connect-timeout (PGSTACK_TARGET_CONNECT_TIMEOUT)")
-        limits.maxConnections = try Self.positive(command.maxConnections, field: "--target.max-connections (PGSTACK_TARGET_MAX_CONNECTIONS)")
+        limits.maxConnections = try Self.whole(command.maxConnections, in: WholeNumberText.connectionLimit, field: "--target.max-connections (PGSTACK_TARGET_MAX_CONNECTIONS)")
 
         var base = ExporterConfiguration(targets: [])
+        base.maxRequestsStartingWork = maxRequests
         base.disabledCollectors = try Self.collectorNames(command.disabledCollectors)
         base.defaultScrapeTimeout = try Self.duration(command.scrapeTimeout, field: "--scrape.timeout (PGSTACK_SCRAPE_TIMEOUT)")
         base.scrapeTimeoutOffset = try Self.duration(command.scrapeTimeoutOffset, field: "--scrape.timeout-offset (PGSTACK_SCRAPE_TIMEOUT_OFFSET)")
@@ -106,16 +120,16 @@ struct StartupSettings {
     }
 
     private static func duration(_ text: String, field: String) throws -> Duration {
-        guard let duration = DurationText.parse(text), duration > .zero else {
-            throw ConfigurationError(field: field, problem: "\"\(text)\" is not a duration (write e.g. 500ms, 5s, 1m)")
+        switch DurationText.positive(text) {
+        case .success(let duration): return duration
+        case .failure(let problem): throw ConfigurationError(field: field, problem: "\"\(text)\" \(problem.text)")
         }
-        return duration
     }
 
-    private static func positive(_ text: String, field: String) throws -> Int {
-        guard let value = Int(text), value > 0 else {
-            throw ConfigurationError(field: field, problem: "\"\(text)\" is not a positive whole number")
+    private static func whole(_ text: String, in range: ClosedRange<Int>, field: String) throws -> Int {
+        switch WholeNumberText.parse(text, in: range) {
+        case .success(let value): return value
+        case .failure(let problem): throw ConfigurationError(field: field, problem: "\"\(text)\" \(problem.text)")
         }
-        return value
     }
 }

@@ -14,9 +14,9 @@ import Synchronization
 enum WebSecurity {
     /// The HTTP server: plain HTTP/1.1, or HTTP/1.1 over TLS. Certificates and keys are loaded
     /// here, at start-up, so a bad file stops the start with a clear error.
-    static func server(_ web: WebConfiguration, file: String) throws -> HTTPServerBuilder {
-        guard let tls = web.tls else { return .http1() }
-        return try .tls(.http1(), tlsConfiguration: tlsConfiguration(tls, file: file))
+    static func server(_ web: WebConfiguration, file: String, http: HTTP1Channel.Configuration) throws -> HTTPServerBuilder {
+        guard let tls = web.tls else { return .http1(configuration: http) }
+        return try .tls(.http1(configuration: http), tlsConfiguration: tlsConfiguration(tls, file: file))
     }
 
     static func tlsConfiguration(_ tls: WebConfiguration.TLS, file: String) throws -> TLSConfiguration {
@@ -30,48 +30,109 @@ enum WebSecurity {
         let chain = try load("cert_file") { try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) } }
         let key = try load("key_file") { try NIOSSLPrivateKey(file: tls.privateKeyFile, format: .pem) }
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
-        configuration.minimumTLSVersion = tls.minimumVersion == "TLS13" ? .tlsv13 : .tlsv12
+        configuration.minimumTLSVersion = version(tls.minimumVersion)
+        configuration.maximumTLSVersion = tls.maximumVersion.map(version)
         if let clientCA = tls.clientCAFile {
             let roots = try load("client_ca_file") { try NIOSSLCertificate.fromPEMFile(clientCA) }
             configuration.trustRoots = .certificates(roots)
-            configuration.certificateVerification = tls.requireClientCertificate ? .noHostnameVerification : .none
+        }
+        switch tls.clientAuth {
+        case .none: configuration.certificateVerification = .none
+        case .verifyIfGiven: configuration.certificateVerification = .optionalVerification
+        case .require: configuration.certificateVerification = .noHostnameVerification
+        }
+        // A context is what the server would make for its first connection: making one here
+        // catches a key that does not belong to the certificate at start, not at first scrape.
+        _ = try load("key_file") {
+            do {
+                return try NIOSSLContext(configuration: configuration)
+            } catch {
+                throw KeyMismatch(description: "does not match cert_file, or the pair is unusable (\(error))")
+            }
         }
         return configuration
+    }
+
+    private struct KeyMismatch: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private static func version(_ name: String) -> TLSVersion {
+        switch name {
+        case "TLS10": .tlsv1
+        case "TLS11": .tlsv11
+        case "TLS13": .tlsv13
+        default: .tlsv12
+        }
     }
 }
 
 /// Answers 401 unless the request carries the user name and password of one of the
-/// configured users (bcrypt hashes). Verified credentials are remembered (a bounded set), so
-/// that a scrape every few seconds does not pay for a bcrypt hash each time.
+/// configured users (bcrypt hashes), as exporter-toolkit does:
+/// - `$2a$`, `$2b$` and `$2y$` hashes (the last is what `htpasswd -B` writes; the same
+///   algorithm, so it is checked as `$2b$`);
+/// - an unknown user is checked against a dummy hash of the same cost, so that a wrong user
+///   name costs what a wrong password does and names cannot be probed by timing;
+/// - credentials that passed are remembered (a bounded set), so a scrape every few seconds
+///   does not pay for a bcrypt hash each time;
+/// - at most two bcrypt checks run at once; a request beyond that gets
+///   429 at once, so a flood of wrong passwords costs at most those threads and never delays
+///   a scrape whose credentials are remembered.
 struct BasicAuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// User name → hash, with `$2y$` written as `$2b$`.
     let users: [String: String]
+    /// Checked for an unknown user.
+    let dummyHash: String
     private let verified = VerifiedCredentials()
+    private let checks = ConcurrencyLimit(limit: 2)
 
     init(users: [String: String]) {
-        self.users = users
+        self.users = users.mapValues(Self.checkable)
+        let cost = users.values.compactMap(WebConfiguration.bcryptCost).max() ?? 10
+        dummyHash = Bcrypt.hash(String(UInt64.random(in: .min ... .max)), cost: UInt8(clamping: cost))
+    }
+
+    /// A hash as the bcrypt library checks it: `$2y$` is `$2b$` under another name.
+    static func checkable(_ hash: String) -> String {
+        hash.hasPrefix("$2y$") ? "$2b$" + hash.dropFirst(4) : hash
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], try await isAuthorised(header) else {
+        let header = request.headers[.authorization] ?? ""
+        switch await check(header) {
+        case .allowed:
+            return try await next(request, context)
+        case .busy:
+            return Response(
+                status: .tooManyRequests, headers: [.retryAfter: "1"],
+                body: .init(byteBuffer: ByteBuffer(string: "too many password checks at once; retry\n")))
+        case .denied:
             return Response(
                 status: .unauthorized, headers: [.wwwAuthenticate: "Basic realm=\"pgstack_exporter\""],
                 body: .init(byteBuffer: ByteBuffer(string: "unauthorised\n")))
         }
-        return try await next(request, context)
     }
 
-    private func isAuthorised(_ header: String) async throws -> Bool {
-        if verified.contains(header) { return true }
+    private enum Verdict { case allowed, denied, busy }
+
+    private func check(_ header: String) async -> Verdict {
+        guard header.utf8.count <= 4096 else { return .denied }
+        if verified.contains(header) { return .allowed }
         guard header.lowercased().hasPrefix("basic "),
               let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingWhitespace()),
               let credentials = String(data: decoded, encoding: .utf8),
-              let colon = credentials.firstIndex(of: ":"),
-              let hash = users[String(credentials[..<colon])] else { return false }
+              let colon = credentials.firstIndex(of: ":") else { return .denied }
+        let user = String(credentials[..<colon])
         let password = String(credentials[credentials.index(after: colon)...])
+        let hash = users[user]
+        guard checks.tryEnter() else { return .busy }
+        defer { checks.leave() }
         // bcrypt is deliberately slow: keep it off the cooperative threads.
-        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        let matches = (try? await NIOThreadPool.singleton.runIfActive { [dummyHash] in
+            Bcrypt.verify(password, hash: hash ?? dummyHash) && hash != nil
+        }) ?? false
         if matches { verified.insert(header) }
-        return matches
+        return matches ? .allowed : .denied
     }
 
     /// `Authorization` values that passed, at most 64 (the oldest forgotten first).

@@ -21,7 +21,7 @@ struct EngineHarness {
     }
 
     func scrape(budget: Duration = .seconds(5)) async throws -> ScrapeText {
-        try ScrapeText(String(decoding: await exporter.scrape(budget: budget), as: UTF8.self))
+        try ScrapeText(String(decoding: await exporter.scrape(budget: budget) ?? [], as: UTF8.self))
     }
 
     func shutdown() async {
