@@ -28,9 +28,9 @@ public enum ConfigurationFile {
     public static func load(path: String, base: ExporterConfiguration, baseLimits: TargetLimits) throws -> ExporterConfiguration {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            text = try SecretFile.read(path)
         } catch {
-            throw ConfigurationError(file: path, field: "--config.file", problem: "cannot read the file: \(error.localizedDescription)")
+            throw ConfigurationError(file: path, field: "--config.file", problem: "\(error)")
         }
         return try parse(text, file: path, base: base, baseLimits: baseLimits)
     }
@@ -45,6 +45,10 @@ public enum ConfigurationFile {
             root = node
         } catch let error as YamlError {
             throw syntaxError(error, file: file)
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError(file: file, field: "YAML", problem: "the file cannot be read as YAML")
         }
         let reader = NodeReader(file: file)
         let top = try reader.mapping(root, path: "(top level)", allowed: ["scrape_timeout", "scrape_timeout_offset", "defaults", "targets"])
@@ -329,12 +333,24 @@ public enum SecretFile {
         public let description: String
     }
 
+    /// The largest file read: a secret, a configuration or a web config is far smaller, and
+    /// `/dev/zero` or a log file named by mistake must not fill the memory.
+    public static let maximumBytes = 1 << 20
+
     public static func read(_ path: String) throws -> String {
-        do {
-            return try String(contentsOfFile: path, encoding: .utf8).trimmingWhitespace()
-        } catch {
-            throw Unreadable(description: error.localizedDescription)
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw Unreadable(description: "cannot open the file (missing, or not readable by this user)")
         }
+        defer { try? handle.close() }
+        let data: Data
+        do {
+            data = try handle.read(upToCount: maximumBytes + 1) ?? Data()
+        } catch {
+            throw Unreadable(description: "cannot read the file: \(error.localizedDescription)")
+        }
+        guard data.count <= maximumBytes else { throw Unreadable(description: "the file is larger than 1 MiB") }
+        guard let text = String(data: data, encoding: .utf8) else { throw Unreadable(description: "the file is not UTF-8 text") }
+        return text.trimmingWhitespace()
     }
 }
 

@@ -95,12 +95,8 @@ actor ConnectionPool {
     }
 
     private func connect(deadline: ContinuousClock.Instant) async throws -> PooledConnection {
-        let remaining = DurationText.seconds(deadline - .now)
-        let configured = DurationText.seconds(target.limits.connectTimeout)
-        // libpq takes whole seconds, and treats anything under 2 as 2.
-        let seconds = max(2, Int(min(configured, remaining).rounded(.up)))
-        let options = Connection.Options(connectTimeoutSeconds: seconds)
-        let connection = try await Connection.connect(to: target.connectionString, options: options, on: blocking)
+        let options = Connection.Options(connectTimeout: target.limits.connectTimeout)
+        let connection = try await Connection.connect(to: target.connectionString, options: options, deadline: deadline, on: blocking)
         return PooledConnection(connection)
     }
 

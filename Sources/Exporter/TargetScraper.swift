@@ -80,7 +80,7 @@ actor TargetScraper {
     private nonisolated func collect(into run: CollectionRun) async -> [CollectorOutcome] {
         var unreachable: PostgresError?
         var lease: Lease?
-        for collector in target.collectors {
+        collecting: for collector in target.collectors {
             let started = ContinuousClock.now
             let deadline = run.deadline
             let outcome: CollectorOutcome
@@ -91,6 +91,8 @@ actor TargetScraper {
                 do {
                     let (families, partialFailure) = try await execute(collector, lease: &lease, deadline: deadline)
                     outcome = CollectorOutcome(collector: collector.name, families: families, error: partialFailure, duration: .now - started)
+                } catch is CancellationError {
+                    break collecting  // the exporter is shutting down: nothing more to collect or to log
                 } catch {
                     let failure = error as? PostgresError ?? PostgresError(kind: .queryFailed, message: "\(error)")
                     if failure.kind == .connectionFailed { unreachable = failure }

@@ -56,7 +56,7 @@ public struct WebConfiguration: Sendable, Equatable {
         do {
             text = try SecretFile.read(path)
         } catch {
-            throw ConfigurationError(file: path, field: "--web.config.file", problem: "cannot read the file: \(error)")
+            throw ConfigurationError(file: path, field: "--web.config.file", problem: "\(error)")
         }
         let root: Node?
         do {

@@ -75,8 +75,10 @@ extension Connection {
     /// Opens a connection on `pool` (see ``connect(to:options:)``).
     /// Connecting always takes a thread of its own (``BlockingPool/handOff(_:)``): it can block
     /// for the whole connect timeout, and callers hold their pool's actor meanwhile.
-    public static func connect(to connectionString: ConnectionString, options: Options = Options(), on pool: BlockingPool) async throws -> Connection {
-        try await pool.handOff { try Connection.connect(to: connectionString, options: options) }
+    public static func connect(
+        to connectionString: ConnectionString, options: Options = Options(), deadline: ContinuousClock.Instant? = nil, on pool: BlockingPool
+    ) async throws -> Connection {
+        try await pool.handOff { try Connection.connect(to: connectionString, options: options, deadline: deadline) }
     }
 
     /// Runs `sql` on `pool`, and cancels it on the server (`PQcancel`) if it is still running

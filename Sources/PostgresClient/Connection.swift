@@ -22,50 +22,53 @@ public final class Connection: Sendable {
     private let connectionString: ConnectionString
     /// The libpq handle; `nil` once closed. The mutex also serialises queries on it.
     private let handle: Mutex<OpaquePointer?>
-    /// What `PQcancel` needs, freed by ``close()``.
-    private let cancelState: Mutex<CancelState>
-
-    /// libpq's `PGcancel` object.
+    /// A `PGcancel` object on its way to the thread that sends the cancel request.
     ///
-    /// `@unchecked Sendable` is safe here: libpq documents `PQcancel` as callable from any
-    /// thread (it only reads the object and opens its own socket), the object is freed only
-    /// under the `cancelState` lock, and every use of it happens under that lock.
-    private struct CancelToken: @unchecked Sendable {
+    /// `@unchecked Sendable` is safe: each object is made (`PQgetCancel`) for one request, handed
+    /// to exactly one thread, and freed there after `PQcancel`, which libpq documents as callable
+    /// from any thread; nothing else holds the pointer.
+    private struct CancelRequest: @unchecked Sendable {
         let pointer: OpaquePointer
-    }
-
-    private struct CancelState: ~Copyable {
-        var token: CancelToken?
     }
 
     /// Options for ``connect(to:options:)``.
     public struct Options: Sendable {
         /// Sent as `fallback_application_name`: used unless the connection string sets its own.
         public var applicationName: String
-        /// libpq's `connect_timeout`, whole seconds; libpq treats values below 2 as 2.
-        public var connectTimeoutSeconds: Int
+        /// How long connecting may take, the host name lookup included (unless the
+        /// connection string sets libpq's own `connect_timeout`, in whole seconds).
+        public var connectTimeout: Duration
 
-        public init(applicationName: String = "pgstack_exporter", connectTimeoutSeconds: Int = 5) {
+        public init(applicationName: String = "pgstack_exporter", connectTimeout: Duration = .seconds(5)) {
             self.applicationName = applicationName
-            self.connectTimeoutSeconds = connectTimeoutSeconds
+            self.connectTimeout = connectTimeout
         }
     }
 
-    private init(raw: sending OpaquePointer, cancelToken: CancelToken?, server: ServerInfo, connectionString: ConnectionString) {
+    private init(raw: sending OpaquePointer, server: ServerInfo, connectionString: ConnectionString) {
         self.server = server
         self.connectionString = connectionString
         self.handle = Mutex(raw)
-        self.cancelState = Mutex(CancelState(token: cancelToken))
     }
 
     deinit {
         close()
     }
 
-    /// Opens a connection (blocking). No startup `options` and no `SET` are sent, so the same
-    /// call works for PgBouncer's admin console.
+    /// Opens a connection (blocking), giving up at `deadline` or after the connect timeout,
+    /// whichever is first: libpq's non-blocking connect (`PQconnectStartParams` and
+    /// `PQconnectPoll`) waited on with `poll(2)`, host names looked up first within the same
+    /// bound (``HostLookup``). No startup `options` and no `SET` are sent, so the same call
+    /// works for PgBouncer's admin console.
     /// - Throws: ``PostgresError`` (``PostgresError/Kind/connectionFailed``), message redacted.
-    public static func connect(to connectionString: ConnectionString, options: Options = Options()) throws -> Connection {
+    public static func connect(
+        to connectionString: ConnectionString, options: Options = Options(), deadline: ContinuousClock.Instant? = nil
+    ) throws -> Connection {
+        var until = ContinuousClock.now + options.connectTimeout
+        if let configured = connectionString.options["connect_timeout"].flatMap(Int.init), configured > 0, configured < 86_400 {
+            until = ContinuousClock.now + .seconds(configured)
+        }
+        if let deadline { until = min(until, deadline) }
         var parameters: [(String, String)] = [
             ("dbname", connectionString.raw),  // expanded by libpq (expand_dbname = 1)
             ("fallback_application_name", options.applicationName),
@@ -76,24 +79,45 @@ public final class Connection: Sendable {
         if let password = connectionString.separatePassword {
             parameters.append(("password", password))
         }
-        if connectionString.options["connect_timeout"] == nil {
-            parameters.append(("connect_timeout", String(max(2, options.connectTimeoutSeconds))))
+        if connectionString.options["hostaddr"] == nil, let hosts = connectionString.options["host"] ?? environmentValue("PGHOST"),
+           let addresses = try HostLookup.addresses(for: hosts, deadline: until) {
+            parameters.append(("hostaddr", addresses))
         }
-        let raw = withCStringArrays(parameters) { keywords, values in
-            PQconnectdbParams(keywords, values, 1)
+        let started = withCStringArrays(parameters) { keywords, values in
+            PQconnectStartParams(keywords, values, 1)
         }
-        guard let raw else {
+        guard let raw = started else {
             throw PostgresError(kind: .connectionFailed, message: "out of memory while connecting")
         }
-        guard PQstatus(raw) == CONNECTION_OK else {
-            let message = libpqMessage(PQerrorMessage(raw))
+        if let failure = waitForConnection(raw, until: until) {
             PQfinish(raw)
-            throw PostgresError(kind: .connectionFailed, message: connectionString.redact(message))
+            throw PostgresError(kind: .connectionFailed, message: connectionString.redact(failure))
         }
         let versionText = PQparameterStatus(raw, "server_version").map { String(cString: $0) } ?? ""
         let server = ServerInfo(versionNumber: Int(PQserverVersion(raw)), versionText: versionText)
-        let cancelToken = PQgetCancel(raw).map(CancelToken.init)
-        return Connection(raw: raw, cancelToken: cancelToken, server: server, connectionString: connectionString)
+        return Connection(raw: raw, server: server, connectionString: connectionString)
+    }
+
+    /// Drives a started connection to its end: `nil` once it is made, else why not.
+    private static func waitForConnection(_ raw: OpaquePointer, until: ContinuousClock.Instant) -> String? {
+        guard PQstatus(raw) != CONNECTION_BAD else { return libpqMessage(PQerrorMessage(raw)) }
+        var state = PGRES_POLLING_WRITING
+        while true {
+            switch state {
+            case PGRES_POLLING_OK:
+                return nil
+            case PGRES_POLLING_FAILED:
+                return libpqMessage(PQerrorMessage(raw))
+            default:
+                let events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT
+                switch waitForSocket(PQsocket(raw), events: Int16(events), until: until) {
+                case .ready: break
+                case .timedOut: return "timeout expired while connecting"
+                case .failed: return "waiting for the connection failed (errno \(errno))"
+                }
+            }
+            state = PQconnectPoll(raw)
+        }
     }
 
     /// Runs `sql` and returns the last statement's rows (``executeEach(_:deadline:cancelGrace:)``
@@ -129,7 +153,7 @@ public final class Connection: Sendable {
     /// if the server does not answer the cancel within `cancelGrace`, the connection is closed
     /// (then ``isBroken``) rather than left mid-query.
     /// - Throws: as ``execute(_:timeout:)``.
-    public func executeEach(_ sql: String, deadline: ContinuousClock.Instant, cancelGrace: Duration = .seconds(5)) throws -> [QueryResult] {
+    public func executeEach(_ sql: String, deadline: ContinuousClock.Instant, cancelGrace: Duration = .seconds(2)) throws -> [QueryResult] {
         try handle.withLock { raw throws -> [QueryResult] in
             guard let connection = raw else {
                 throw PostgresError(kind: .connectionLost, message: "connection is closed")
@@ -145,11 +169,7 @@ public final class Connection: Sendable {
                 while PQisBusy(connection) == 1 {
                     let now = ContinuousClock.now
                     if giveUpAt == nil, now >= deadline {
-                        cancelState.withLock { state in
-                            guard let token = state.token else { return }
-                            var buffer = [CChar](repeating: 0, count: 256)
-                            _ = PQcancel(token.pointer, &buffer, Int32(buffer.count))
-                        }
+                        Self.sendCancel(for: connection)
                         giveUpAt = now + cancelGrace
                     }
                     if let giveUpAt, now >= giveUpAt {
@@ -157,12 +177,11 @@ public final class Connection: Sendable {
                         raw = nil
                         throw PostgresError(kind: .timedOut, message: "the server did not answer a cancel within \(cancelGrace); connection closed")
                     }
-                    let wait = (giveUpAt ?? deadline) - now
-                    let milliseconds = Int32(clamping: max(1, wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000 + 1))
-                    var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-                    let ready = poll(&descriptor, 1, milliseconds)
-                    if ready < 0, errno != EINTR { throw lost() }
-                    if ready > 0, PQconsumeInput(connection) != 1 { throw lost() }
+                    switch waitForSocket(socket, events: Int16(POLLIN), until: giveUpAt ?? deadline) {
+                    case .ready: if PQconsumeInput(connection) != 1 { throw lost() }
+                    case .timedOut: break
+                    case .failed: throw lost()
+                    }
                 }
                 guard let next = PQgetResult(connection) else { break }
                 defer { PQclear(next) }
@@ -188,12 +207,22 @@ public final class Connection: Sendable {
         handle.withLock { raw in raw.map { PQstatus($0) != CONNECTION_OK } ?? true }
     }
 
+    /// Asks the server to cancel the query running on `connection`, from a thread of its own
+    /// (``DetachedCall``): libpq 15's `PQcancel` blocks until the server closes the cancel
+    /// socket, forever if the server is frozen. The query's own wait stays bounded.
+    private static func sendCancel(for connection: OpaquePointer) {
+        guard let pointer = PQgetCancel(connection) else { return }
+        let request = CancelRequest(pointer: pointer)
+        let started = DetachedCall.start {
+            var buffer = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(request.pointer, &buffer, Int32(buffer.count))
+            PQfreeCancel(request.pointer)
+        }
+        if !started { PQfreeCancel(pointer) }
+    }
+
     /// Closes the connection (sends Terminate). Safe to call more than once.
     public func close() {
-        cancelState.withLock { state in
-            if let token = state.token { PQfreeCancel(token.pointer) }
-            state.token = nil
-        }
         handle.withLock { raw in
             if let current = raw { PQfinish(current) }
             raw = nil
@@ -252,6 +281,29 @@ public final class Connection: Sendable {
         let message = lines.map { $0.trimmingPrefixWhitespace() }.joined(separator: " ")
         return message.isEmpty ? "unknown libpq error" : message
     }
+}
+
+/// What waiting for a socket came to.
+private enum SocketWait { case ready, timedOut, failed }
+
+/// Waits until `socket` is ready for `events` or `until` passes (`poll(2)`, retried on EINTR).
+private func waitForSocket(_ socket: Int32, events: Int16, until: ContinuousClock.Instant) -> SocketWait {
+    while true {
+        let wait = until - .now
+        guard wait > .zero else { return .timedOut }
+        let milliseconds = Int32(clamping: wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000 + 1)
+        var descriptor = pollfd(fd: socket, events: events, revents: 0)
+        let ready = poll(&descriptor, 1, milliseconds)
+        if ready > 0 { return .ready }
+        if ready < 0 && errno != EINTR { return .failed }
+    }
+}
+
+/// An environment variable's value, or `nil` when unset or empty.
+private func environmentValue(_ name: String) -> String? {
+    guard let value = getenv(name) else { return nil }
+    let text = String(cString: value)
+    return text.isEmpty ? nil : text
 }
 
 extension Substring {

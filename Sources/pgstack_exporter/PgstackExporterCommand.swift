@@ -82,11 +82,12 @@ struct PgstackExporterCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Logging first, so that every later error is logged in the chosen format.
+        // Before logging exists, a bad value is said on standard error, with the same exit code.
         guard let level = Logger.Level(flag: logLevel) else {
-            throw ValidationError("--log.level (PGSTACK_LOG_LEVEL): \"\(logLevel)\" is not one of debug, info, warn, error")
+            throw Self.startFailure("--log.level (PGSTACK_LOG_LEVEL): \"\(logLevel.prefix(64))\" is not one of debug, info, warn, error")
         }
         guard let format = LogFormat(rawValue: logFormat) else {
-            throw ValidationError("--log.format (PGSTACK_LOG_FORMAT): \"\(logFormat)\" is not one of logfmt, json")
+            throw Self.startFailure("--log.format (PGSTACK_LOG_FORMAT): \"\(logFormat.prefix(64))\" is not one of logfmt, json")
         }
         LoggingSystem.bootstrap { _ in LineLogHandler(logLevel: level, format: format) }
         let logger = Logger(label: "pgstack_exporter")
@@ -106,6 +107,13 @@ struct PgstackExporterCommand: AsyncParsableCommand {
             return
         }
         try await serve(settings, logger: logger)
+    }
+
+    /// Says `message` on standard error and gives the exit code of a bad setting (2).
+    private static func startFailure(_ message: String) -> ExitCode {
+        let line = "pgstack_exporter: \(message)\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+        return ExitCode(2)
     }
 
     private func serve(_ settings: StartupSettings, logger: Logger) async throws {

@@ -20,7 +20,7 @@ import TestSupport
     }
 
     private func scrape(_ exporter: Exporter, budget: Duration = .seconds(5)) async throws -> ScrapeText {
-        try ScrapeText(String(decoding: await exporter.scrape(budget: budget), as: UTF8.self))
+        try ScrapeText(String(decoding: await exporter.scrape(budget: budget) ?? [], as: UTF8.self))
     }
 
     @Test func everyTargetIsScrapedAndLabelled() async throws {
@@ -60,7 +60,7 @@ import TestSupport
         let admin = try await Connection.connect(to: try ConnectionString(bed.primaryAdminDSN), on: BlockingPool(threadCount: 1))
         let results = await withTaskGroup(of: Double?.self) { group in
             for _ in 0..<50 {
-                group.addTask { try? ScrapeText(String(decoding: await exporter.scrape(budget: .seconds(5)), as: UTF8.self)).value("pg_up") }
+                group.addTask { try? ScrapeText(String(decoding: await exporter.scrape(budget: .seconds(5)) ?? [], as: UTF8.self)).value("pg_up") }
             }
             return await group.reduce(into: []) { $0.append($1) }
         }

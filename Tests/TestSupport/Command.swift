@@ -13,10 +13,14 @@ public enum Command {
     }
 
     /// Runs `program` (a path, or a name looked up in `PATH`) and collects its output.
-    public static func run(_ program: String, _ arguments: [String], input: String? = nil) async throws -> Output {
+    /// `environment` is added to (or, for an empty value, removed from) the test's own.
+    public static func run(_ program: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:]) async throws -> Output {
         let executable: Executable = program.contains("/") ? .path(.init(program)) : .name(program)
+        var updates: [Environment.Key: String?] = [:]
+        for (key, value) in environment { updates[Environment.Key(rawValue: key)!] = value.isEmpty ? nil : value }
         let result = try await Subprocess.run(
             executable, arguments: Arguments(arguments),
+            environment: .inherit.updating(updates),
             input: .string(input ?? ""),
             output: .bytes(limit: 64 << 20),
             error: .string(limit: 1 << 20))
