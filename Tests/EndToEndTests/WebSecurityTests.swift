@@ -71,7 +71,78 @@ import TestSupport
         let plainPassword = try writeWebConfig("basic_auth_users:\n  prometheus: hunter2\n")
         let notHashed = try await Command.run(ExporterProcess.binaryPath, ["--web.config.file", plainPassword, "--dsn", bed.primaryDSN, "--web.listen-address", "127.0.0.1:0"])
         #expect(notHashed.exitCode != 0)
-        #expect(notHashed.standardError.contains("web.yml:2: basic_auth_users.prometheus: is not a bcrypt hash"))
+        #expect(notHashed.standardError.contains("web.yml:2:15: basic_auth_users.prometheus: is not a bcrypt hash"))
         #expect(!notHashed.standardError.contains("hunter2"))
+    }
+
+    /// A `$2y$` hash from `htpasswd -B` (what the README recommends) lets the right password in;
+    /// an unknown user costs what a wrong password does; a flood of wrong passwords is turned
+    /// away (429) without delaying a scrape whose credentials passed before.
+    @Test func htpasswdHashesWorkUnknownUsersCostTheSameAndAFloodIsBounded() async throws {
+        let made = try await Command.check("htpasswd", ["-nbB", "-C", "10", "prometheus", "pgstack-test-password"])
+        let hash = String(made.text.trimmingCharacters(in: .whitespacesAndNewlines).drop { $0 != ":" }.dropFirst())
+        #expect(hash.hasPrefix("$2y$10$"))
+        let web = try writeWebConfig("basic_auth_users:\n  prometheus: \(hash)\n")
+        let exporter = try await ExporterProcess.start(["--web.config.file", web], environment: ["DATA_SOURCE_NAME": bed.primaryDSN])
+        defer { Task { await exporter.stop() } }
+        func status(_ user: String, _ password: String) async throws -> (Int, Duration) {
+            let started = ContinuousClock.now
+            let response = try await HTTP.get(exporter.baseURL + "/healthz", curlArguments: ["-u", "\(user):\(password)"])
+            return (response.status, ContinuousClock.now - started)
+        }
+        #expect(try await status("prometheus", "pgstack-test-password").0 == 200)
+        #expect(try await status("prometheus", "wrong").0 == 401)
+
+        var wrongPassword: [Duration] = []
+        var unknownUser: [Duration] = []
+        for round in 0..<5 {
+            let (wrong, wrongTook) = try await status("prometheus", "wrong-\(round)")
+            let (unknown, unknownTook) = try await status("nobody-\(round)", "wrong-\(round)")
+            #expect(wrong == 401 && unknown == 401)
+            wrongPassword.append(wrongTook)
+            unknownUser.append(unknownTook)
+        }
+        let medianWrong = wrongPassword.sorted()[2]
+        let medianUnknown = unknownUser.sorted()[2]
+        #expect(medianUnknown > medianWrong / 2 && medianUnknown < medianWrong * 2, "unknown \(medianUnknown), wrong \(medianWrong)")
+
+        let flood = try await withThrowingTaskGroup(of: Int.self) { group in
+            for round in 0..<16 {
+                group.addTask { try await status("prometheus", "flood-\(round)").0 }
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(20))
+                return try await status("prometheus", "pgstack-test-password").0 == 200 ? 1 : -1
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(flood.count == 17)
+        #expect(flood.contains(1), "a remembered password was refused during the flood: \(flood)")
+        #expect(flood.filter { $0 == 429 }.count >= 8, "\(flood)")
+        #expect(flood.allSatisfy { [1, 401, 429].contains($0) }, "\(flood)")
+    }
+
+    /// The web config keys this exporter does not implement are refused, as is a client CA
+    /// without a verifying client_auth_type; a verifying client CA demands a certificate.
+    @Test func clientCertificatesAreVerifiedWhenAsked() async throws {
+        try await makeCertificate()
+        let web = try writeWebConfig("""
+            tls_server_config:
+              cert_file: \(directory)/cert.pem
+              key_file: \(directory)/key.pem
+              client_ca_file: \(directory)/cert.pem
+              client_auth_type: RequireAndVerifyClientCert
+              min_version: TLS12
+              max_version: TLS13
+            """)
+        let exporter = try await ExporterProcess.start(["--web.config.file", web], environment: ["DATA_SOURCE_NAME": bed.primaryDSN])
+        defer { Task { await exporter.stop() } }
+        let base = "https://127.0.0.1:\(exporter.port)/healthz"
+        let withCertificate = try await HTTP.get(base, curlArguments: [
+            "--cacert", directory + "/cert.pem", "--cert", directory + "/cert.pem", "--key", directory + "/key.pem",
+        ])
+        #expect(withCertificate.status == 200)
+        let without = try await Command.run("curl", ["-sS", "--max-time", "5", "--cacert", directory + "/cert.pem", base])
+        #expect(without.exitCode != 0)
     }
 }
