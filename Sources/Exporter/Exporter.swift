@@ -123,10 +123,19 @@ public final class Exporter: Sendable {
         return TextEncoder.encode(set.families)
     }
 
-    /// Closes every connection and stops the blocking threads.
-    public func shutdown() async {
-        for scraper in scrapers { await scraper.shutdown() }
-        try? await blocking.shutdown()
+    /// Closes every idle connection and stops the blocking threads, for at most `limit`: a
+    /// thread may sit in a query to a frozen server until its deadline, and a stopping
+    /// exporter does not wait for it.
+    public func shutdown(limit: Duration = .seconds(1)) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for scraper in self.scrapers { await scraper.shutdown() }
+                try? await self.blocking.shutdown()
+            }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 }
 

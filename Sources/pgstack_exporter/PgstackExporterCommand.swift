@@ -137,7 +137,10 @@ struct PgstackExporterCommand: AsyncParsableCommand {
             services: [ExporterShutdown(exporter: exporter)],
             logger: logger)
         // Requests in flight get a few seconds to finish after SIGTERM, then are cancelled.
-        var group = ServiceGroupConfiguration(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Services shut down in reverse order: the watchdog is told first, so its clock runs
+        // while the server drains its requests.
+        var group = ServiceGroupConfiguration(
+            services: [.init(service: app), .init(service: ShutdownWatchdog())], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = ShutdownWatchdog.gracePeriod
         do {
             try await ServiceGroup(configuration: group).run()
@@ -154,23 +157,23 @@ struct ExporterShutdown: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        ShutdownWatchdog.start()
         await exporter.shutdown()
     }
 }
 
-/// Ends the process a few seconds after SIGTERM whatever is still running: a thread blocked
+/// Ends the process a few seconds after SIGTERM whatever is still running: a request waiting
 /// on a frozen server must not keep a stopped exporter alive.
-enum ShutdownWatchdog {
+struct ShutdownWatchdog: Service {
     /// How long requests in flight may take after SIGTERM.
     static let gracePeriod: Duration = .seconds(3)
     /// When the process exits regardless, after SIGTERM.
-    static let hardLimit: Duration = .seconds(5)
+    static let hardLimit: Duration = .seconds(4)
 
-    static func start() {
+    func run() async throws {
+        try? await gracefulShutdown()
         let thread = Thread {
-            Thread.sleep(forTimeInterval: DurationText.seconds(hardLimit))
-            let line = "level=warn msg=\"shutdown took over \(hardLimit); exiting\"\n"
+            Thread.sleep(forTimeInterval: DurationText.seconds(Self.hardLimit))
+            let line = "level=warn msg=\"shutdown took over \(Self.hardLimit); exiting\"\n"
             fflush(nil)
             _ = line.withCString { write(2, $0, strlen($0)) }
             _exit(0)

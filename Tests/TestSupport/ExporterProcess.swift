@@ -97,5 +97,11 @@ public struct ExporterDidNotStart: Error, CustomStringConvertible {
 public struct UnexpectedStatus: Error, CustomStringConvertible {
     public let status: Int
     public let body: String
+
+    public init(status: Int, body: String) {
+        self.status = status
+        self.body = body
+    }
+
     public var description: String { "HTTP \(status): \(body)" }
 }
