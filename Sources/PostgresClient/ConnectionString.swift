@@ -155,18 +155,30 @@ extension ConnectionString {
 }
 
 extension String {
-    /// Every occurrence of `target` replaced; plain substring search (Foundation-free).
+    /// Every occurrence of `target` replaced; plain substring search (Foundation-free) over
+    /// the UTF-8 bytes, not the characters: a secret that starts with a combining mark makes
+    /// one character with the space before it in a message, and a search by character misses
+    /// it. (A match of well-formed UTF-8 starts and ends on scalar boundaries.)
     func replacingAll(_ target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        var result = ""
-        var rest = self[...]
-        while let range = rest.firstRange(of: target) {
-            result += rest[..<range.lowerBound]
-            result += replacement
-            rest = rest[range.upperBound...]
+        let pattern = Array(target.utf8)
+        guard let first = pattern.first else { return self }
+        let bytes = Array(utf8)
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count)
+        var copied = 0
+        var index = 0
+        while index + pattern.count <= bytes.count {
+            if bytes[index] == first, bytes[index..<index + pattern.count].elementsEqual(pattern) {
+                result += bytes[copied..<index]
+                result += replacement.utf8
+                index += pattern.count
+                copied = index
+            } else {
+                index += 1
+            }
         }
-        result += rest
-        return result
+        result += bytes[copied...]
+        return String(decoding: result, as: UTF8.self)
     }
 
     func trimmingTrailingWhitespace() -> String {

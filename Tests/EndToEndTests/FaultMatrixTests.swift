@@ -206,4 +206,21 @@ import TestSupport
         #expect(log.contains("password authentication failed"))
         #expect(!log.contains(secret))
     }
+
+    /// A scraper's tiny timeout header does not cut short the collection it starts: that
+    /// collection runs to the configured budget, so it fails nothing and a scrape that joins
+    /// it (or comes after) is complete.
+    @Test func aTinyTimeoutHeaderDoesNotCutShortTheSharedCollection() async throws {
+        let exporter = try await start(application: "pgstack_fault_tiny")
+        defer { Task { await exporter.stop() } }
+        let tiny = try await exporter.get("/probe?target=primary", headers: ["X-Prometheus-Scrape-Timeout-Seconds": "0.001"])
+        #expect(tiny.status == 200)
+        let joined = try await probe(exporter, "primary", headers: [:]).0
+        #expect(complete(joined))
+        try await Task.sleep(for: .milliseconds(500))
+        let after = try await probe(exporter, "primary", headers: [:]).0
+        let errors = after.samples("pgstack_exporter_collector_errors_total")
+        #expect(!errors.isEmpty)
+        #expect(errors.allSatisfy { $0.value == 0 }, "\(errors.filter { $0.value > 0 }.map { $0.labels })")
+    }
 }

@@ -45,4 +45,46 @@ import Testing
         #expect(text == "a\u{FFFD}b\u{FFFD}(")
         #expect(Array(text.utf8).count > 0)
     }
+
+    @Test(arguments: [
+        "postgresql://monitor:Sup3r@Secret@db.example/app",
+        "postgresql://monitor:Sup3r/Secret@db.example/app",
+        "postgres://monitor:a@b@c@db.example:5432/app?sslmode=disable",
+        " postgresql://monitor:Sup3r/Secret@db.example/app",
+    ])
+    func aURIWhoseUserInfoLibpqWouldSplitWronglyIsRefused(dsn: String) {
+        #expect(throws: PostgresError.self) { try ConnectionString(dsn) }
+        do {
+            _ = try ConnectionString(dsn)
+        } catch let error as PostgresError {
+            #expect(error.message.contains("percent-encode"))
+            #expect(!error.message.contains("Secret") && !error.message.contains("db.example"))
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test(arguments: [
+        "postgresql://monitor:Sup3r%40Secret@db.example/app",
+        "postgresql://db.example/app?user=monitor&password=Sup3r@Secret",
+        "postgresql:///app?host=/var/run/postgresql",
+        "host=db.example password=Sup3r@Sec/ret",
+    ])
+    func reservedCharactersWhereLibpqReadsThemRightAreAccepted(dsn: String) throws {
+        let connectionString = try ConnectionString(dsn)
+        #expect(!connectionString.redacted.contains("Secret") && !connectionString.redacted.contains("Sec/ret"))
+    }
+
+    @Test func sslPasswordsAndTheQuotedAndEncodedFormsOfSecretsAreRedacted() throws {
+        let quoted = try ConnectionString(#"host=db password='it\'s a s3cret' sslpassword=K3y-Pa55"#)
+        #expect(quoted.password == "it's a s3cret")
+        let message = #"failed: password 'it\'s a s3cret', key K3y-Pa55, it's a s3cret"#
+        let redacted = quoted.redact(message)
+        #expect(!redacted.contains("s3cret") && !redacted.contains("K3y-Pa55"), "\(redacted)")
+
+        let encoded = try ConnectionString("postgresql://monitor:p%40ss%2Fw0rd%21@db/app")
+        #expect(encoded.password == "p@ss/w0rd!")
+        let echoed = encoded.redact("bad p%40ss%2Fw0rd%21 or p@ss/w0rd!")
+        #expect(!echoed.contains("w0rd"), "\(echoed)")
+    }
 }

@@ -22,8 +22,8 @@ public final class ExporterProcess: Sendable {
     }
 
     /// Starts the exporter with `arguments` (a listen address on port 0 is added) and
-    /// `environment`, and waits until it listens.
-    public static func start(_ arguments: [String], environment: [String: String] = [:]) async throws -> ExporterProcess {
+    /// `environment`, and waits until it listens. `launcher` runs it (e.g. `ip netns exec NAME`).
+    public static func start(_ arguments: [String], environment: [String: String] = [:], launcher: [String] = []) async throws -> ExporterProcess {
         let logPath = NSTemporaryDirectory() + "pgstack-exporter-\(UUID().uuidString).log"
         let log = try FileDescriptor.open(FilePath(logPath), .writeOnly, options: [.create, .truncate], permissions: .ownerReadWrite)
         var platform = PlatformOptions()
@@ -32,9 +32,10 @@ public final class ExporterProcess: Sendable {
         for (key, value) in environment { updates[Environment.Key(rawValue: key)!] = value }
         let binary = binaryPath
         let run = Task {
+            let command = launcher + [binary] + arguments + ["--web.listen-address", "127.0.0.1:0"]
             let result = try await Subprocess.run(
-                .path(FilePath(binary)),
-                arguments: Arguments(arguments + ["--web.listen-address", "127.0.0.1:0"]),
+                command[0].contains("/") ? .path(FilePath(command[0])) : .name(command[0]),
+                arguments: Arguments(Array(command.dropFirst())),
                 environment: .inherit.updating(updates),
                 platformOptions: platform,
                 output: .discarded,
