@@ -223,4 +223,34 @@ import TestSupport
         #expect(!errors.isEmpty)
         #expect(errors.allSatisfy { $0.value == 0 }, "\(errors.filter { $0.value > 0 }.map { $0.labels })")
     }
+
+    /// A replica promoted: the role it reports flips within a scrape or two, and `/primary`
+    /// and `/replica` follow (on a standby made for this test, not the bed's replica).
+    @Test func aPromotedReplicaFlipsItsRoleWithinAScrapeOrTwo() async throws {
+        let standby = try await ThrowawayStandby.start(from: bed)
+        do {
+            let exporter = try await start(application: "pgstack_fault_promote", extra: """
+                  - name: standby
+                    kind: postgres
+                    dsn: "\(standby.dsn(like: bed))"
+                """)
+            defer { Task { await exporter.stop() } }
+            #expect(try await eventually { try await exporter.get("/replica?target=standby").status == 200 })
+            #expect(try await exporter.get("/primary?target=standby").status == 503)
+            #expect(try await probe(exporter, "standby").0.value("pg_replication_is_replica") == 1)
+            try await standby.promote()
+            var roles: [Double?] = []
+            for _ in 0..<2 where roles.last != 0 {
+                roles.append(try await probe(exporter, "standby").0.value("pg_replication_is_replica"))
+            }
+            #expect(roles.last == 0, "roles after the promotion: \(roles)")
+            #expect(try await exporter.get("/primary?target=standby").status == 200)
+            #expect(try await exporter.get("/replica?target=standby").status == 503)
+            expectNoSecret(exporter)
+        } catch {
+            await standby.remove()
+            throw error
+        }
+        await standby.remove()
+    }
 }
