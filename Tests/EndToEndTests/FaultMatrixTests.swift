@@ -15,10 +15,7 @@ import TestSupport
 
     /// The exporter on the primary (a session named `application`) and PgBouncer, as `/probe` targets.
     private func start(application: String, extra targets: String = "", arguments: [String] = []) async throws -> ExporterProcess {
-        let directory = NSTemporaryDirectory() + "pgstack-faults-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try """
-            targets:
+        try await ExporterProcess.start(targets: """
               - name: primary
                 kind: postgres
                 dsn: "\(TestBed.withApplicationName(bed.primaryDSN, application))"
@@ -26,8 +23,7 @@ import TestSupport
                 kind: pgbouncer
                 dsn: "\(bed.pgbouncerDSN)"
             \(targets)
-            """.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
-        return try await ExporterProcess.start(["--config.file", directory + "/config.yml"] + arguments)
+            """, arguments: arguments)
     }
 
     /// A probe of `target` and how long it took; throws unless HTTP 200.

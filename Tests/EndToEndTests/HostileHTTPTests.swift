@@ -63,11 +63,8 @@ import TestSupport
     ]
 
     /// The exporter with a primary, PgBouncer and a target that is down (its DSN holds a password).
-    private func start(_ extra: [String] = []) async throws -> (ExporterProcess, String) {
-        let directory = NSTemporaryDirectory() + "pgstack-hostile-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try """
-            targets:
+    private func start(_ arguments: [String] = []) async throws -> ExporterProcess {
+        try await ExporterProcess.start(targets: """
               - name: primary
                 kind: postgres
                 dsn: "\(bed.primaryDSN)"
@@ -78,9 +75,7 @@ import TestSupport
                 kind: postgres
                 dsn: "host=127.0.0.1 port=1 dbname=postgres user=u password=\(Self.secret)"
                 in_metrics: false
-            """.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
-        let exporter = try await ExporterProcess.start(["--config.file", directory + "/config.yml"] + extra)
-        return (exporter, directory)
+            """, arguments: arguments)
     }
 
     @Test func thereAreAtLeastThirtyCases() {
@@ -88,7 +83,7 @@ import TestSupport
     }
 
     @Test func everyHostileRequestGetsItsStatusAndTheExporterStaysUp() async throws {
-        let (exporter, _) = try await start()
+        let exporter = try await start()
         defer { Task { await exporter.stop() } }
         var answered = 0
         for input in Self.cases {
@@ -120,7 +115,7 @@ import TestSupport
     /// is closed after the idle timeout; with the connection cap reached, a new request is
     /// answered as soon as such a connection is closed.
     @Test func idleAndHalfSentConnectionsAreClosedAndTheCapHolds() async throws {
-        let (exporter, _) = try await start(["--web.idle-timeout", "1s", "--web.max-connections", "4"])
+        let exporter = try await start(["--web.idle-timeout", "1s", "--web.max-connections", "4"])
         defer { Task { await exporter.stop() } }
         let script = """
             import socket, sys, time
@@ -159,7 +154,7 @@ import TestSupport
     /// Out of file descriptors, the exporter refuses connections for a while but its accept
     /// loop survives: once the flood is gone, it answers again.
     @Test func runningOutOfFileDescriptorsIsSurvived() async throws {
-        let (exporter, _) = try await start()
+        let exporter = try await start()
         defer { Task { await exporter.stop() } }
         let pid = try await Command.check("pgrep", ["-n", "-f", "pgstack_exporter --config.file"]).text.trimmingCharacters(in: .whitespacesAndNewlines)
         try await Command.check("prlimit", ["--pid", pid, "--nofile=64:4096"])

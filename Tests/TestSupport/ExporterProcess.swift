@@ -56,6 +56,14 @@ public final class ExporterProcess: Sendable {
         throw ExporterDidNotStart(log: (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
     }
 
+    /// Starts the exporter on a config file of `targets` (the YAML list's items) written for it.
+    public static func start(targets: String, arguments: [String] = []) async throws -> ExporterProcess {
+        let directory = NSTemporaryDirectory() + "pgstack-config-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try ("targets:\n" + targets).write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
+        return try await start(["--config.file", directory + "/config.yml"] + arguments)
+    }
+
     private static func listeningPort(in log: String) -> Int? {
         guard let range = log.range(of: "listening on 127.0.0.1:") else { return nil }
         return Int(log[range.upperBound...].prefix { $0.isNumber })
