@@ -249,4 +249,19 @@ import TestSupport
         }
         await standby.remove()
     }
+
+    /// A collector whose query the client gave up on, with no answer from the server (not even
+    /// to the cancel), does not count as the server answering: `pg_up` stays 0.
+    @Test func aClientSideTimeoutWithNoAnswerIsNotUp() async throws {
+        let exporter = try await start(application: "pgstack_fault_no_answer", arguments: ["--collector.timeout", "1s"])
+        defer { Task { await exporter.stop() } }
+        #expect(complete(try await probe(exporter, "primary").0))
+        let frozen = try await Freeze.during("primary") {
+            try await probe(exporter, "primary", headers: ["X-Prometheus-Scrape-Timeout-Seconds": "6"]).0
+        }
+        let failed = frozen.samples("pgstack_exporter_collector_success").filter { $0.value == 0 }
+        #expect(!failed.isEmpty, "no collector gave up within the scrape")
+        #expect(frozen.value("pg_up") == 0)
+        #expect(try await eventually(timeout: .seconds(15)) { try await probe(exporter, "primary").0.value("pg_up") == 1 })
+    }
 }
