@@ -5,7 +5,7 @@ import NIOPosix
 /// libpq's calls block their thread on the network. Swift's cooperative pool (one thread per
 /// core, two here) and NIO's event loops must never block, so each call is handed to this
 /// dedicated pool of threads instead. Size it to the number of connections that can be busy at
-/// once, plus room for cancel requests.
+/// once (cancel requests and host name lookups take threads of their own: ``DetachedCall``).
 ///
 /// The pool is also a `TaskExecutor`: a task started with it as its executor preference
 /// (`Task(executorPreference:)`) runs its nonisolated code on these threads, where

@@ -147,11 +147,10 @@ public final class Connection: Sendable {
     /// which is thrown.
     ///
     /// The wait is `poll(2)` on the connection's socket, on the calling (blocking) thread: no
-    /// timer task, no second thread and no extra hop per query, which is most of what a query
-    /// used to cost the exporter in CPU (measured with perf: thread wake-ups and timer
-    /// registrations, not libpq). When `deadline` passes the query is cancelled (`PQcancel`);
-    /// if the server does not answer the cancel within `cancelGrace`, the connection is closed
-    /// (then ``isBroken``) rather than left mid-query.
+    /// timer task and no thread hop per query. When `deadline` passes the query is cancelled
+    /// (`PQcancel`, sent from a thread of its own); if the server does not answer the cancel
+    /// within `cancelGrace`, the connection is closed (then ``isBroken``) rather than left
+    /// mid-query, so the wait never outlasts `deadline + cancelGrace`.
     /// - Throws: as ``execute(_:timeout:)``.
     public func executeEach(_ sql: String, deadline: ContinuousClock.Instant, cancelGrace: Duration = .seconds(2)) throws -> [QueryResult] {
         try handle.withLock { raw throws -> [QueryResult] in
