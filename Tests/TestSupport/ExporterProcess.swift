@@ -1,5 +1,6 @@
 import Foundation
 import Subprocess
+import Synchronization
 import SystemPackage
 
 /// The real `pgstack_exporter` binary, started for a test on a free loopback port with its
@@ -31,7 +32,9 @@ public final class ExporterProcess: Sendable {
         var updates: [Environment.Key: String?] = [:]
         for (key, value) in environment { updates[Environment.Key(rawValue: key)!] = value }
         let binary = binaryPath
+        let exited = Mutex(false)
         let run = Task {
+            defer { exited.withLock { $0 = true } }
             let command = launcher + [binary] + arguments + ["--web.listen-address", "127.0.0.1:0"]
             let result = try await Subprocess.run(
                 command[0].contains("/") ? .path(FilePath(command[0])) : .name(command[0]),
@@ -49,7 +52,7 @@ public final class ExporterProcess: Sendable {
             if let port = listeningPort(in: text) {
                 return ExporterProcess(port: port, logPath: logPath, run: run)
             }
-            if run.isCancelled { break }
+            if exited.withLock({ $0 }) { break }  // it died at start: say so now, not in 30 s
             try await Task.sleep(for: .milliseconds(50))
         }
         run.cancel()
