@@ -135,3 +135,29 @@ let package = Package(
         ),
     ]
 )
+
+// MARK: - Fuzzing (scripts/fuzz.sh) ------------------------------------------------------------
+// libFuzzer targets, one per parser or encoder that reads untrusted input. Built with
+// `-Xswiftc -sanitize=fuzzer` each is a fuzzer; a plain build replays the files it is given.
+// This block only adds products and targets; nothing above depends on them.
+let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+    ("FuzzDuration", ["Exporter"]),
+    ("FuzzConnectionString", ["PostgresClient"]),
+    ("FuzzConfiguration", ["Exporter"]),
+    ("FuzzTextEncoder", ["Exposition"]),
+]
+package.products += fuzzTargets.map { .executable(name: $0.name, targets: [$0.name]) }
+package.targets += [
+    // Starts libFuzzer's driver when it is linked in (a weak reference), for FuzzSupport.
+    .target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
+    .target(name: "FuzzSupport", dependencies: ["CFuzzDriver"], path: "Fuzz/FuzzSupport", swiftSettings: swiftSettings),
+] + fuzzTargets.map { target in
+    .executableTarget(
+        name: target.name,
+        dependencies: ["FuzzSupport"] + target.dependencies,
+        path: "Fuzz/\(target.name)",
+        // main.swift holds @main and the @_cdecl entry point, so it is not top-level code.
+        swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]
+    )
+}
+// MARK: - End of fuzzing block -----------------------------------------------------------------

@@ -14,8 +14,9 @@ public protocol QueryRunner: Sendable {
     /// rows, in order — in one round trip where the target allows it. The first failure fails
     /// them all.
     func queries(_ statements: [String]) async throws -> [QueryResult]
-    /// Names the server this runner reaches (host, port, database, user; never a secret), for
-    /// results kept between scrapes (``MetricQuery/refreshInterval``); `nil`: keep nothing.
+    /// Tells the server, role and database this runner reaches from any other's, for results
+    /// kept between scrapes (``MetricQuery/refreshInterval``); `nil`: keep nothing. It may hold
+    /// a secret (the connection string): a key only, never shown.
     var cacheKey: String? { get }
 }
 

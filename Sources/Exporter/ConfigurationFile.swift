@@ -80,7 +80,7 @@ public enum ConfigurationFile {
             let target = try reader.target(
                 node, path: "targets[\(index)]", defaults: defaults, defaultOptions: defaultOptions, disabled: base.disabledCollectors)
             if targets.contains(where: { $0.name == target.name }) {
-                throw reader.error(node, "targets[\(index)].name", "\"\(target.name)\" is used by another target; names must be unique")
+                throw reader.error(node, "targets[\(index)].name", "\(ShownValue.quoted(target.name)) is used by another target; names must be unique")
             }
             targets.append(target)
         }
@@ -95,7 +95,7 @@ public enum ConfigurationFile {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return ConfigurationError(file: file, line: mark.line, column: mark.column, field: "YAML", problem: problem)
         case .duplicatedKeysInMapping(let duplicates, let context):
-            let keys = duplicates.map { $0.count <= 64 ? "\"\($0)\"" : "(a long key)" }.joined(separator: ", ")
+            let keys = duplicates.map { ShownValue.quoted($0) }.joined(separator: ", ")
             return ConfigurationError(
                 file: file, line: context.mark.line, column: context.mark.column, field: "YAML", problem: "key written more than once: \(keys)")
         case .reader(let problem, _, _, _):
@@ -134,7 +134,7 @@ struct NodeReader {
         for (key, value) in mapping {
             guard let name = key.string else { throw error(key, path, "keys must be plain text") }
             guard allowed.contains(name) else {
-                throw error(key, path == "(top level)" ? name : "\(path).\(name)",
+                throw error(key, path == "(top level)" ? ShownValue.name(name) : "\(path).\(ShownValue.name(name))",
                             "unknown setting; expected one of \(allowed.sorted().joined(separator: ", "))")
             }
             result[name] = value
@@ -156,7 +156,7 @@ struct NodeReader {
         let text = try string(node, path: path)
         switch DurationText.positive(text) {
         case .success(let duration): return duration
-        case .failure(let problem): throw error(node, path, "\"\(text)\" \(problem.text)")
+        case .failure(let problem): throw error(node, path, "\(ShownValue.quoted(text)) \(problem.text)")
         }
     }
 
@@ -164,7 +164,7 @@ struct NodeReader {
         let text = try string(node, path: path)
         switch WholeNumberText.parse(text, in: range) {
         case .success(let value): return value
-        case .failure(let problem): throw error(node, path, "\"\(text)\" \(problem.text)")
+        case .failure(let problem): throw error(node, path, "\(ShownValue.quoted(text)) \(problem.text)")
         }
     }
 
@@ -173,7 +173,7 @@ struct NodeReader {
         switch text.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
-        default: throw error(node, path, "\"\(text)\" is not true or false")
+        default: throw error(node, path, "\(ShownValue.quoted(text)) is not true or false")
         }
     }
 
@@ -188,7 +188,7 @@ struct NodeReader {
                 let name = try string(item, path: "\(path).activity_labels")
                 guard let label = CollectorOptions.ActivityLabel(rawValue: name) else {
                     let allowed = CollectorOptions.ActivityLabel.allCases.map(\.rawValue).joined(separator: ", ")
-                    throw error(item, "\(path).activity_labels", "\"\(name)\" is not one of \(allowed)")
+                    throw error(item, "\(path).activity_labels", "\(ShownValue.quoted(name)) is not one of \(allowed)")
                 }
                 return label
             }
@@ -227,12 +227,12 @@ struct NodeReader {
         guard let nameNode = mapping["name"] else { throw error(node, "\(path).name", "missing; every target needs a name") }
         let name = try string(nameNode, path: "\(path).name")
         guard TargetName.isValid(name) else {
-            throw error(nameNode, "\(path).name", "\"\(name)\" is not a valid name (letters, digits, '_', '-', '.'; at most 64)")
+            throw error(nameNode, "\(path).name", "\(ShownValue.quoted(name)) is not a valid name (letters, digits, '_', '-', '.'; at most 64)")
         }
         guard let kindNode = mapping["kind"] else { throw error(node, "\(path).kind", "missing; write kind: postgres or kind: pgbouncer") }
         let kindText = try string(kindNode, path: "\(path).kind")
         guard let kind = ServerInfo.Kind(rawValue: kindText) else {
-            throw error(kindNode, "\(path).kind", "\"\(kindText)\" is not a kind; write postgres or pgbouncer")
+            throw error(kindNode, "\(path).kind", "\(ShownValue.quoted(kindText)) is not a kind; write postgres or pgbouncer")
         }
         let connectionString = try dsn(mapping, node: node, path: path, kind: kind)
         var collectors = try mapping["collectors"].map { try collectorList($0, path: "\(path).collectors", kind: kind) }
@@ -256,7 +256,7 @@ struct NodeReader {
         try sequence(node, path: path).map { item in
             let collectorName = try string(item, path: path)
             guard let collector = CollectorCatalog.named(collectorName, for: kind) else {
-                throw error(item, path, "no \(kind.rawValue) collector \"\(collectorName)\"; available: \(CollectorCatalog.names(for: kind).joined(separator: ", "))")
+                throw error(item, path, "no \(kind.rawValue) collector \(ShownValue.quoted(collectorName)); available: \(CollectorCatalog.names(for: kind).joined(separator: ", "))")
             }
             return collector
         }
@@ -269,7 +269,7 @@ struct NodeReader {
             guard let list = mapping[key] else { continue }
             let patterns = try sequence(list, path: "\(path).\(key)").map { item in
                 let pattern = try string(item, path: "\(path).\(key)")
-                guard (try? Regex(pattern)) != nil else { throw error(item, "\(path).\(key)", "\"\(pattern)\" is not a regular expression") }
+                guard (try? Regex(pattern)) != nil else { throw error(item, "\(path).\(key)", "\(ShownValue.quoted(pattern)) is not a regular expression") }
                 return pattern
             }
             if key == "include" { discovery.include = patterns } else { discovery.exclude = patterns }
@@ -315,11 +315,11 @@ struct NodeReader {
             do {
                 return try SecretFile.read(reference)
             } catch {
-                throw self.error(node, field, "cannot read \(reference): \(error)")
+                throw self.error(node, field, "cannot read \(ShownValue.path(reference)): \(error)")
             }
         case .environment:
             guard let value = ProcessInfo.processInfo.environment[reference], !value.isEmpty else {
-                throw self.error(node, field, "the environment variable \(reference) is not set")
+                throw self.error(node, field, "the environment variable \(ShownValue.quoted(reference)) is not set")
             }
             return value
         }

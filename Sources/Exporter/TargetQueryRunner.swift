@@ -21,7 +21,7 @@ struct TargetQueryRunner: QueryRunner {
 
     var server: ServerInfo { pooled.connection.server }
 
-    var cacheKey: String? { pooled.connection.endpoint }
+    var cacheKey: String? { pooled.connection.identity }
 
     func query(_ sql: String) async throws -> QueryResult {
         guard sessionSettings != nil else { return try await pooled.connection.query(sql, timeout: clientTimeout, on: blocking) }

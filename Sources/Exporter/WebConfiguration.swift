@@ -125,7 +125,7 @@ public struct WebConfiguration: Sendable, Equatable {
             case "RequireAnyClientCert":
                 throw reader.error(node, "\(path).client_auth_type", "RequireAnyClientCert (a certificate required but not verified) is not supported; use RequireAndVerifyClientCert")
             case let other:
-                throw reader.error(node, "\(path).client_auth_type", "\"\(other)\" is not one of NoClientCert, RequestClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert")
+                throw reader.error(node, "\(path).client_auth_type", "\(ShownValue.quoted(other)) is not one of NoClientCert, RequestClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert")
             }
         }
         // As exporter-toolkit: a client CA needs a policy that uses it, and such a policy needs a CA.
@@ -139,7 +139,7 @@ public struct WebConfiguration: Sendable, Equatable {
             guard let node = mapping[key] else { return nil }
             let version = try reader.string(node, path: "\(path).\(key)")
             guard tlsVersions.contains(version) else {
-                throw reader.error(node, "\(path).\(key)", "\"\(version)\" is not one of \(tlsVersions.joined(separator: ", "))")
+                throw reader.error(node, "\(path).\(key)", "\(ShownValue.quoted(version)) is not one of \(tlsVersions.joined(separator: ", "))")
             }
             return version
         }

@@ -198,8 +198,9 @@ public final class Connection: Sendable {
         }
     }
 
-    /// Where this connection points, safe to show and to key by: `host:port/dbname user=…`.
-    public var endpoint: String { connectionString.redacted }
+    /// What tells this connection's server, role and database from any other's (a secret:
+    /// ``ConnectionString/identity``), for results kept per server.
+    public var identity: String { connectionString.identity }
 
     /// Whether libpq considers the connection broken (then it must be replaced).
     public var isBroken: Bool {

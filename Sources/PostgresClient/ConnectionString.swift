@@ -70,13 +70,20 @@ public struct ConnectionString: Sendable {
     /// Whether this string names the PgBouncer admin console database.
     public var namesAdminConsole: Bool { options["dbname"] == "pgbouncer" }
 
-    /// Where the string points, safe to show: `host:port/dbname user=…`, never the password.
+    /// Where the string points, safe to show: `host:port/dbname user=…`, never the password
+    /// (not even when a host, database or user name holds it).
     public var redacted: String {
         let host = options["host"] ?? options["hostaddr"] ?? "localhost"
         let port = options["port"] ?? "5432"
         var text = "\(host):\(port)/\(database ?? options["user"] ?? "")"
         if let user = options["user"] { text += " user=\(user)" }
-        return text
+        return redact(text)
+    }
+
+    /// What tells this connection from any other (every option, the separate password and
+    /// database): a key for results kept per server. A secret, like ``raw``: never show it.
+    public var identity: String {
+        [raw, separateDatabase ?? "", separatePassword ?? ""].joined(separator: "\u{0}")
     }
 
     /// Removes every secret this string carries (its password, and the whole raw string) from

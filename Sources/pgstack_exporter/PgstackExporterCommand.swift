@@ -84,10 +84,10 @@ struct PgstackExporterCommand: AsyncParsableCommand {
         // Logging first, so that every later error is logged in the chosen format.
         // Before logging exists, a bad value is said on standard error, with the same exit code.
         guard let level = Logger.Level(flag: logLevel) else {
-            throw Self.startFailure("--log.level (PGSTACK_LOG_LEVEL): \"\(logLevel.prefix(64))\" is not one of debug, info, warn, error")
+            throw Self.startFailure("--log.level (PGSTACK_LOG_LEVEL): \(ShownValue.quoted(logLevel)) is not one of debug, info, warn, error")
         }
         guard let format = LogFormat(rawValue: logFormat) else {
-            throw Self.startFailure("--log.format (PGSTACK_LOG_FORMAT): \"\(logFormat.prefix(64))\" is not one of logfmt, json")
+            throw Self.startFailure("--log.format (PGSTACK_LOG_FORMAT): \(ShownValue.quoted(logFormat)) is not one of logfmt, json")
         }
         LoggingSystem.bootstrap { _ in LineLogHandler(logLevel: level, format: format) }
         let logger = Logger(label: "pgstack_exporter")

@@ -18,7 +18,7 @@ struct StartupSettings {
 
     init(_ command: PgstackExporterCommand) throws {
         guard let address = ListenAddress(command.listenAddress) else {
-            throw ConfigurationError(field: "--web.listen-address (PGSTACK_WEB_LISTEN_ADDRESS)", problem: "\"\(command.listenAddress)\" is not host:port")
+            throw ConfigurationError(field: "--web.listen-address (PGSTACK_WEB_LISTEN_ADDRESS)", problem: "\(ShownValue.quoted(command.listenAddress)) is not host:port")
         }
         listenAddress = address
         guard command.telemetryPath.hasPrefix("/"), command.telemetryPath.count > 1 else {
@@ -27,7 +27,7 @@ struct StartupSettings {
         guard !HTTPRoutes.builtInPaths.contains(command.telemetryPath) else {
             throw ConfigurationError(
                 field: "--web.telemetry-path (PGSTACK_WEB_TELEMETRY_PATH)",
-                problem: "\"\(command.telemetryPath)\" is taken by a built-in endpoint (\(HTTPRoutes.builtInPaths.sorted().joined(separator: ", ")))")
+                problem: "\(ShownValue.quoted(command.telemetryPath)) is taken by a built-in endpoint (\(HTTPRoutes.builtInPaths.sorted().joined(separator: ", ")))")
         }
         guard command.telemetryPath.utf8.count <= 256, command.telemetryPath.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "?" && $0 != "#" && $0 != "*" && $0 != ":" && $0 != "{" }) else {
             throw ConfigurationError(
@@ -103,7 +103,7 @@ struct StartupSettings {
         do {
             return try SecretFile.read(path)
         } catch {
-            throw ConfigurationError(field: name + "_FILE", problem: "cannot read \(path): \(error)")
+            throw ConfigurationError(field: name + "_FILE", problem: "cannot read \(ShownValue.path(path)): \(error)")
         }
     }
 
@@ -114,7 +114,7 @@ struct StartupSettings {
         if let unknown = names.subtracting(known).sorted().first {
             throw ConfigurationError(
                 field: "--collector.disable (PGSTACK_COLLECTOR_DISABLE)",
-                problem: "no collector \"\(unknown)\"; available: \(known.sorted().joined(separator: ", "))")
+                problem: "no collector \(ShownValue.quoted(unknown)); available: \(known.sorted().joined(separator: ", "))")
         }
         return names
     }
@@ -122,14 +122,14 @@ struct StartupSettings {
     private static func duration(_ text: String, field: String) throws -> Duration {
         switch DurationText.positive(text) {
         case .success(let duration): return duration
-        case .failure(let problem): throw ConfigurationError(field: field, problem: "\"\(text)\" \(problem.text)")
+        case .failure(let problem): throw ConfigurationError(field: field, problem: "\(ShownValue.quoted(text)) \(problem.text)")
         }
     }
 
     private static func whole(_ text: String, in range: ClosedRange<Int>, field: String) throws -> Int {
         switch WholeNumberText.parse(text, in: range) {
         case .success(let value): return value
-        case .failure(let problem): throw ConfigurationError(field: field, problem: "\"\(text)\" \(problem.text)")
+        case .failure(let problem): throw ConfigurationError(field: field, problem: "\(ShownValue.quoted(text)) \(problem.text)")
         }
     }
 }

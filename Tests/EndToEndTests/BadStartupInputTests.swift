@@ -113,6 +113,10 @@ import TestSupport
         Case(name: "config URI DSN with @ in the password", arguments: [config, "{dir}/c.yml"],
              files: ["c.yml": "targets:\n  - name: p\n    kind: postgres\n    dsn: \"postgresql://u:Sup3r@S3cret-Pw@db/x\"\n"],
              message: "percent-encode", secrets: ["Sup3r@S3cret-Pw", "S3cret-Pw@db"]),
+        Case(name: "config DSN folded into the kind", arguments: [config, "{dir}/c.yml"],
+             files: ["c.yml": "targets:\n  - name: p\n    kind:\n      postgres dsn=host=db password=\(secret)\n"], message: "not shown", secrets: [secret]),
+        Case(name: "config key that names a password", arguments: [config, "{dir}/c.yml"],
+             files: ["c.yml": "password=\(secret): 1\ntargets: []\n"], message: "unknown setting", secrets: [secret]),
         // Web configs.
         Case(name: "web config unsupported cipher_suites", arguments: ["--web.config.file", "{dir}/w.yml"],
              files: ["w.yml": "tls_server_config:\n  cert_file: {dir}/cert.pem\n  key_file: {dir}/key.pem\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n"],

@@ -87,4 +87,15 @@ import Testing
         let echoed = encoded.redact("bad p%40ss%2Fw0rd%21 or p@ss/w0rd!")
         #expect(!echoed.contains("w0rd"), "\(echoed)")
     }
+
+    /// Found by the fuzzer: a password that starts with a combining mark joins the character
+    /// before it in a message, and a search by characters missed it; a password that is also
+    /// the user name was shown as the user.
+    @Test func passwordsAreFoundByTheirBytesAndNeverShownAsAnotherField() throws {
+        let combining = try ConnectionString("host=db password=\u{301}abcd")
+        #expect(!combining.redact("failed for x \u{301}abcd").contains("abcd"))
+        let same = try ConnectionString("host=db user=samesame password=samesame")
+        #expect(!same.redacted.contains("samesame"), "\(same.redacted)")
+        #expect(same.identity != (try ConnectionString("host=db user=samesame password=other")).identity)
+    }
 }
