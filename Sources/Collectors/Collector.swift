@@ -14,14 +14,13 @@ public protocol QueryRunner: Sendable {
     /// rows, in order — in one round trip where the target allows it. The first failure fails
     /// them all.
     func queries(_ statements: [String]) async throws -> [QueryResult]
-    /// Tells the server, role and database this runner reaches from any other's, for results
-    /// kept between scrapes (``MetricQuery/refreshInterval``); `nil`: keep nothing. It may hold
-    /// a secret (the connection string): a key only, never shown.
-    var cacheKey: String? { get }
+    /// Where results kept between scrapes (``MetricQuery/refreshInterval``) go: the target's
+    /// cache, under this connection's identity; `nil`: keep nothing.
+    var resultCache: QueryResultCache.Slot? { get }
 }
 
 extension QueryRunner {
-    public var cacheKey: String? { nil }
+    public var resultCache: QueryResultCache.Slot? { nil }
 
     public func queries(_ statements: [String]) async throws -> [QueryResult] {
         try await queriesOneByOne(statements)

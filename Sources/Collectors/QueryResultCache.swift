@@ -1,13 +1,26 @@
 import PostgresClient
 import Synchronization
 
-/// Results of slow, slowly changing queries (``MetricQuery/refreshInterval``), kept per server
-/// and SQL text for a while so that every scrape need not ask again.
+/// Results of slow, slowly changing queries (``MetricQuery/refreshInterval``), kept for a while
+/// so that every scrape need not ask again. Each target owns one (never shared between
+/// targets); within it, results are kept per connection identity (database, role) and SQL text.
 ///
-/// Bounded: one entry per (server, query) pair that has such an interval, and an entry older
+/// Bounded: one entry per (connection, query) pair that has such an interval, and an entry older
 /// than its interval is replaced on the next scrape. A failed query keeps nothing.
-final class QueryResultCache: Sendable {
-    static let shared = QueryResultCache()
+public final class QueryResultCache: Sendable {
+    /// Where a runner keeps its results: a target's cache, under its connection's identity.
+    public struct Slot: Sendable {
+        let cache: QueryResultCache
+        /// May hold a secret (``PostgresClient/ConnectionString/identity``): a key, never shown.
+        let key: String
+
+        public init(cache: QueryResultCache, key: String) {
+            self.cache = cache
+            self.key = key
+        }
+    }
+
+    public init() {}
 
     private struct Entry {
         let at: ContinuousClock.Instant
@@ -29,12 +42,12 @@ final class QueryResultCache: Sendable {
 }
 
 extension QueryRunner {
-    /// `sql`'s result, asked at most once per `maxAge` per server (and role and database: the
-    /// runner's ``QueryRunner/cacheKey``), for answers that change slowly; asked every time when
-    /// the runner names no server.
+    /// `sql`'s result, asked at most once per `maxAge` per connection (the runner's
+    /// ``QueryRunner/resultCache``), for answers that change slowly; asked every time when the
+    /// runner keeps no results.
     public func query(_ sql: String, reusedFor maxAge: Duration) async throws -> QueryResult {
-        guard let cacheKey else { return try await query(sql) }
-        return try await QueryResultCache.shared.result(for: cacheKey + "\u{0}" + sql, maxAge: maxAge) {
+        guard let slot = resultCache else { return try await query(sql) }
+        return try await slot.cache.result(for: slot.key + "\u{0}" + sql, maxAge: maxAge) {
             try await query(sql)
         }
     }

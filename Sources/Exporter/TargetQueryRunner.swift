@@ -18,10 +18,12 @@ struct TargetQueryRunner: QueryRunner {
     /// PgBouncer.
     let sessionSettings: [String]?
     let options: CollectorOptions
+    /// The target's own cache of slowly changing results.
+    let cache: QueryResultCache
 
     var server: ServerInfo { pooled.connection.server }
 
-    var cacheKey: String? { pooled.connection.identity }
+    var resultCache: QueryResultCache.Slot? { QueryResultCache.Slot(cache: cache, key: pooled.connection.identity) }
 
     func query(_ sql: String) async throws -> QueryResult {
         guard sessionSettings != nil else { return try await pooled.connection.query(sql, timeout: clientTimeout, on: blocking) }

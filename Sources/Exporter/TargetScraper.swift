@@ -16,6 +16,8 @@ actor TargetScraper {
     /// The `SET …` statements for this target's sessions (PostgreSQL), made once from its limits.
     private let sessionSettings: [String]?
     private let logger: Logger
+    /// Slowly changing results kept between scrapes, this target's alone.
+    private let resultCache = QueryResultCache()
     /// How long a collection may run at least, whatever the deadline of the scrape that
     /// started it: a caller's tiny timeout header must not cut short a collection that others
     /// join.
@@ -210,7 +212,8 @@ actor TargetScraper {
                 pooled: current.pooled, blocking: blocking,
                 clientTimeout: min(timeout, deadline - .now),
                 sessionSettings: sessionSettings,
-                options: target.options)
+                options: target.options,
+                cache: resultCache)
             do {
                 let result = try await body(runner)
                 lease?.reused = true

@@ -103,11 +103,12 @@ import Testing
 final class CountingRunner: QueryRunner {
     let server = ServerInfo(versionNumber: 150018, versionText: "15.18")
     let options = CollectorOptions()
-    let cacheKey: String?
+    let resultCache: QueryResultCache.Slot?
     private let count = Mutex(0)
 
-    init(cacheKey: String?) {
-        self.cacheKey = cacheKey
+    /// `cache`: where results are kept (`nil`: nowhere), under `key`.
+    init(cache: QueryResultCache?, key: String = "connection") {
+        resultCache = cache.map { QueryResultCache.Slot(cache: $0, key: key) }
     }
 
     /// Statements asked so far.
@@ -122,10 +123,10 @@ final class CountingRunner: QueryRunner {
     }
 }
 
-@Suite(.serialized) struct RefreshIntervalTests {
+@Suite struct RefreshIntervalTests {
     private func collector(refresh: Duration?) -> QueryCollector {
         QueryCollector(name: "sizes", targetKind: .postgres, summary: "s", queries: [
-            MetricQuery(sql: "SELECT size \(UInt64.random(in: 0...UInt64.max))", labels: ["datname"],
+            MetricQuery(sql: "SELECT size", labels: ["datname"],
                         metrics: [ColumnMetric("size_bytes", .gauge, column: "size", help: "h")],
                         refreshInterval: refresh),
         ])
@@ -133,26 +134,31 @@ final class CountingRunner: QueryRunner {
 
     @Test func aQueryWithARefreshIntervalIsAskedOnceWithinIt() async throws {
         let sizes = collector(refresh: .seconds(60))
-        let runner = CountingRunner(cacheKey: "127.0.0.1:5432/postgres user=a")
+        let cache = QueryResultCache()
+        let runner = CountingRunner(cache: cache, key: "database a")
         let first = try await sizes.collect(from: runner)
         let second = try await sizes.collect(from: runner)
         #expect(runner.asked == 1)
         #expect(first[0].samples[0].value == 1)
         #expect(second[0].samples[0].value == 1)
-        // Another server has its own entry.
-        let other = CountingRunner(cacheKey: "127.0.0.1:5433/postgres user=a")
-        _ = try await sizes.collect(from: other)
-        #expect(other.asked == 1)
+        // Another connection of the same target has its own entry, and so has another target
+        // (its own cache) even under the same key.
+        let otherDatabase = CountingRunner(cache: cache, key: "database b")
+        _ = try await sizes.collect(from: otherDatabase)
+        #expect(otherDatabase.asked == 1)
+        let otherTarget = CountingRunner(cache: QueryResultCache(), key: "database a")
+        _ = try await sizes.collect(from: otherTarget)
+        #expect(otherTarget.asked == 1)
     }
 
-    @Test func withoutIntervalOrServerKeyEveryScrapeAsks() async throws {
+    @Test func withoutIntervalOrCacheEveryScrapeAsks() async throws {
         let always = collector(refresh: nil)
-        let keyed = CountingRunner(cacheKey: "k")
+        let keyed = CountingRunner(cache: QueryResultCache())
         _ = try await always.collect(from: keyed)
         _ = try await always.collect(from: keyed)
         #expect(keyed.asked == 2)
         let cached = collector(refresh: .seconds(60))
-        let anonymous = CountingRunner(cacheKey: nil)
+        let anonymous = CountingRunner(cache: nil)
         _ = try await cached.collect(from: anonymous)
         _ = try await cached.collect(from: anonymous)
         #expect(anonymous.asked == 2)
@@ -160,7 +166,7 @@ final class CountingRunner: QueryRunner {
 
     @Test func anExpiredResultIsAskedAgain() async throws {
         let sizes = collector(refresh: .milliseconds(1))
-        let runner = CountingRunner(cacheKey: "expiring")
+        let runner = CountingRunner(cache: QueryResultCache())
         _ = try await sizes.collect(from: runner)
         try await Task.sleep(for: .milliseconds(5))
         let again = try await sizes.collect(from: runner)
@@ -173,7 +179,7 @@ final class CountingRunner: QueryRunner {
     @Test func requirementsAreCheckedOncePerIntervalAndQueriesEveryScrape() async throws {
         let guarded = QueryCollector(name: "guarded", targetKind: .postgres, summary: "s", queries: [
             MetricQuery(sql: "SELECT 1 AS size", metrics: [ColumnMetric("guarded_size", .gauge, column: "size", help: "h")],
-                        requires: "has_function_privilege('pg_ls_waldir()', 'EXECUTE') AND \(UInt64.random(in: 0...UInt64.max)) > 0"),
+                        requires: "has_function_privilege('pg_ls_waldir()', 'EXECUTE')"),
         ])
         let runner = RequirementRunner()
         for _ in 0..<3 {
@@ -188,7 +194,7 @@ final class CountingRunner: QueryRunner {
 final class RequirementRunner: QueryRunner {
     let server = ServerInfo(versionNumber: 150018, versionText: "15.18")
     let options = CollectorOptions()
-    let cacheKey: String? = "127.0.0.1:5432/postgres user=requirements"
+    let resultCache: QueryResultCache.Slot? = QueryResultCache.Slot(cache: QueryResultCache(), key: "connection")
     private let counts = Mutex<[String: Int]>([:])
 
     var asked: [String: Int] { counts.withLock { $0 } }
