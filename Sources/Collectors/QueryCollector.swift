@@ -292,18 +292,6 @@ public struct ColumnMetric: Sendable {
         case .oneHot(let column, let values): .oneHot(column: result.index(of: column), name: column, values: values)
         }
     }
-
-    /// This metric's value in `row`, or `nil` for no sample.
-    func value(in row: QueryRow) -> Double? {
-        switch value {
-        case .column(let column, let scale): row.number(column).map { scaled($0, by: scale) }
-        case .firstColumn(let columns, let scale):
-            columns.first { row.result.index(of: $0) != nil }.flatMap(row.number).map { scaled($0, by: scale) }
-        case .one: 1
-        case .computed(let compute): compute(row)
-        case .oneHot: nil
-        }
-    }
 }
 
 /// Parses a column's text: numbers as PostgreSQL prints them, booleans `t`/`f` as 1/0.
