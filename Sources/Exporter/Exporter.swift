@@ -22,8 +22,7 @@ public final class Exporter: Sendable {
         self.configuration = configuration
         // A thread per connection that may be busy at once (per-database ones included), up
         // to a cap: each thread costs a stack and a malloc arena, while a query waits for a free
-        // thread only as long as others' queries take (milliseconds). With 100 targets, one
-        // thread per connection meant 109 threads and 168 MiB (docs/performance.md).
+        // thread only as long as others' queries take (docs/performance.md, the scale run).
         let connections = configuration.targets.reduce(0) { total, target in
             let perDatabase = target.collectors.contains { $0.scope == .database } ? target.databases.maxConnections : 0
             return total + target.limits.maxConnections + perDatabase

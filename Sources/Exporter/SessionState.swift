@@ -2,8 +2,8 @@
 /// and how each text sent on it is made.
 ///
 /// Prepared statements are why it exists: the same few dozen statements run on every scrape,
-/// and planning them (the `pg_stat_*` views are joins of functions and catalogs) was about half
-/// of the server's time per scrape. Prepared once per session with SQL `PREPARE` (the simple
+/// and planning them (the `pg_stat_*` views are joins of functions and catalogs) costs the
+/// server more than running them (docs/performance.md). Prepared once per session with SQL `PREPARE` (the simple
 /// query protocol still: one text, one round trip), they run as `EXECUTE` with a plan cached on
 /// the server. Statements without parameters get a generic plan at once; the server replans by
 /// itself when a catalog they read changes.

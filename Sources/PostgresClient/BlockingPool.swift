@@ -10,8 +10,7 @@ import NIOPosix
 /// The pool is also a `TaskExecutor`: a task started with it as its executor preference
 /// (`Task(executorPreference:)`) runs its nonisolated code on these threads, where
 /// ``run(_:)`` calls its body directly instead of handing it over. A scrape of a target runs
-/// that way: its collectors, one after the other, cost no thread hand-off per statement (two
-/// thread wake-ups each, which perf showed as most of the exporter's kernel time).
+/// that way: its collectors, one after the other, cost no thread hand-off per statement.
 public final class BlockingPool: TaskExecutor {
     private let threads: NIOThreadPool
     /// Set on a thread once it has run one of this pool's tasks: it is one of ours.
