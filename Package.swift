@@ -115,6 +115,8 @@ let package = Package(
                 "Exporter", "Collectors", "Exposition", "PostgresClient", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // Recorded server answers and their expected exposition, read from the source tree.
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -17,6 +17,7 @@ suites=(
     ExporterTests.RefreshIntervalTests
     ExporterTests.SessionStateTests
     ExporterTests.VersionedSQLTests
+    ExporterTests.RecordedServerTests
 )
 pattern=$(IFS='|'; echo "${suites[*]}")
 filter="^(${pattern//./\\.})([/.]|$)"
