@@ -45,7 +45,9 @@ import TestSupport
             let scrape = try ScrapeText(response.text)
             #expect(scrape.value(up, ["target": name]) == 1, "\(name)")
             #expect(Set(scrape.samples.compactMap { $0.labels["target"] }) == [name])
-            #expect(scrape.samples("pgstack_exporter_collector_success").allSatisfy { $0.value == 1 })
+            let successes = scrape.samples("pgstack_exporter_collector_success")
+            #expect(successes.count == (up == "pg_up" ? 12 : 6), "\(name)")
+            #expect(successes.allSatisfy { $0.value == 1 })
         }
         #expect(try await exporter.get("/probe?target=replica").text.contains("pg_replication_is_replica{target=\"replica\"} 1"))
         let metrics = try await exporter.scrape()

@@ -46,6 +46,7 @@ import TestSupport
         let scrape = try await exporter.scrape()
 
         #expect(scrape.value("pgbouncer_up", ["target": "pgbouncer"]) == 1)
+        #expect(scrape.samples("pgstack_exporter_collector_success").count == 6)
         for sample in scrape.samples("pgstack_exporter_collector_success") {
             #expect(sample.value == 1, "\(sample.labels)")
         }
@@ -83,6 +84,7 @@ import TestSupport
         #expect(clients.rows.contains { $0[database] == "pgbouncer" && $0[application] == "pgstack_exporter" })
 
         // The console's own pseudo-database is left out by default.
+        #expect(scrape.samples.filter { $0.name.hasPrefix("pgbouncer_") }.count > 20)
         for sample in scrape.samples where sample.name.hasPrefix("pgbouncer_") {
             #expect(sample.labels["database"] != "pgbouncer" && sample.labels["name"] != "pgbouncer", "\(sample.name) \(sample.labels)")
         }
@@ -190,6 +192,7 @@ import TestSupport
         // Back, without restarting the exporter: the next scrape is complete.
         let back = outage.back
         #expect(back.value("pgbouncer_up", ["target": "pgbouncer"]) == 1)
+        #expect(back.samples("pgstack_exporter_collector_success").count == 6)
         for sample in back.samples("pgstack_exporter_collector_success") {
             #expect(sample.value == 1, "\(sample.labels)")
         }

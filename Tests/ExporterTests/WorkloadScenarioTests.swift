@@ -97,6 +97,7 @@ import TestSupport
             #expect(scrape.samples(name).count == 5, "\(name)")
         }
         let texts = scrape.samples("pg_stat_statements_query_info").compactMap { $0.labels["query"] }
+        #expect(texts.count == 5)
         #expect(texts.allSatisfy { $0.count <= 120 && !$0.contains("\n") })
     }
 
