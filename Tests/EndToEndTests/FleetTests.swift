@@ -38,35 +38,37 @@ import TestSupport
 
     @Test func eachTargetIsProbedAloneByNameAndMetricsServesTheDefaultOnes() async throws {
         let exporter = try await start()
-        defer { Task { await exporter.stop() } }
-        for (name, up) in [("primary", "pg_up"), ("replica", "pg_up"), ("pgbouncer", "pgbouncer_up")] {
-            let response = try await exporter.get("/probe?target=\(name)")
-            #expect(response.status == 200)
-            let scrape = try ScrapeText(response.text)
-            #expect(scrape.value(up, ["target": name]) == 1, "\(name)")
-            #expect(Set(scrape.samples.compactMap { $0.labels["target"] }) == [name])
-            let successes = scrape.samples("pgstack_exporter_collector_success")
-            #expect(successes.count == (up == "pg_up" ? 12 : 6), "\(name)")
-            #expect(successes.allSatisfy { $0.value == 1 })
+        try await stopping(exporter) {
+            for (name, up) in [("primary", "pg_up"), ("replica", "pg_up"), ("pgbouncer", "pgbouncer_up")] {
+                let response = try await exporter.get("/probe?target=\(name)")
+                #expect(response.status == 200)
+                let scrape = try ScrapeText(response.text)
+                #expect(scrape.value(up, ["target": name]) == 1, "\(name)")
+                #expect(Set(scrape.samples.compactMap { $0.labels["target"] }) == [name])
+                let successes = scrape.samples("pgstack_exporter_collector_success")
+                #expect(successes.count == (up == "pg_up" ? 12 : 6), "\(name)")
+                #expect(successes.allSatisfy { $0.value == 1 })
+            }
+            #expect(try await exporter.get("/probe?target=replica").text.contains("pg_replication_is_replica{target=\"replica\"} 1"))
+            let metrics = try await exporter.scrape()
+            #expect(Set(metrics.samples.compactMap { $0.labels["target"] }) == ["primary", "pgbouncer"])
+            #expect(!exporter.log.contains(bed.monitorPassword))
         }
-        #expect(try await exporter.get("/probe?target=replica").text.contains("pg_replication_is_replica{target=\"replica\"} 1"))
-        let metrics = try await exporter.scrape()
-        #expect(Set(metrics.samples.compactMap { $0.labels["target"] }) == ["primary", "pgbouncer"])
-        #expect(!exporter.log.contains(bed.monitorPassword))
     }
 
     @Test func onlyConfiguredNamesCanBeProbed() async throws {
         let exporter = try await start()
-        defer { Task { await exporter.stop() } }
-        let unknown = try await exporter.get("/probe?target=elsewhere")
-        #expect(unknown.status == 404)
-        #expect(unknown.text.contains("no target named"))
-        for refused in ["host%3D10.0.0.1%20user%3Dx", "10.0.0.1:5432", "postgresql%3A%2F%2Fx%40db%2Fpostgres", "127.0.0.1"] {
-            let response = try await exporter.get("/probe?target=\(refused)")
-            #expect(response.status == (refused == "127.0.0.1" ? 404 : 400), "\(refused)")
+        try await stopping(exporter) {
+            let unknown = try await exporter.get("/probe?target=elsewhere")
+            #expect(unknown.status == 404)
+            #expect(unknown.text.contains("no target named"))
+            for refused in ["host%3D10.0.0.1%20user%3Dx", "10.0.0.1:5432", "postgresql%3A%2F%2Fx%40db%2Fpostgres", "127.0.0.1"] {
+                let response = try await exporter.get("/probe?target=\(refused)")
+                #expect(response.status == (refused == "127.0.0.1" ? 404 : 400), "\(refused)")
+            }
+            #expect(try await exporter.get("/probe").status == 400)
+            #expect(try await exporter.get("/primary?target=elsewhere").status == 404)
         }
-        #expect(try await exporter.get("/probe").status == 400)
-        #expect(try await exporter.get("/primary?target=elsewhere").status == 404)
     }
 
     @Test func roleChecksTellPrimaryFromReplicaAndMaxLagFollowsReplay() async throws {

@@ -84,31 +84,32 @@ import TestSupport
 
     @Test func everyHostileRequestGetsItsStatusAndTheExporterStaysUp() async throws {
         let exporter = try await start()
-        defer { Task { await exporter.stop() } }
-        var answered = 0
-        for input in Self.cases {
-            let output = try await Command.run(
-                "curl", ["-sS", "--compressed", "--max-time", "20", "-o", "-", "-w", "\n%{http_code}"] + input.curl + [exporter.baseURL + input.path])
-            let lines = output.text.split(separator: "\n", omittingEmptySubsequences: false)
-            let status = Int(lines.last ?? "") ?? -1
-            let body = lines.dropLast().joined(separator: "\n")
-            #expect(status == input.status, "\(input.name): \(status) \(body.prefix(300))")
-            if !input.body.isEmpty { #expect(body.contains(input.body), "\(input.name): \(body.prefix(300))") }
-            for secret in [Self.secret, bed.monitorPassword] {
-                #expect(!body.contains(secret), "\(input.name) shows a secret")
+        try await stopping(exporter) {
+            var answered = 0
+            for input in Self.cases {
+                let output = try await Command.run(
+                    "curl", ["-sS", "--compressed", "--max-time", "20", "-o", "-", "-w", "\n%{http_code}"] + input.curl + [exporter.baseURL + input.path])
+                let lines = output.text.split(separator: "\n", omittingEmptySubsequences: false)
+                let status = Int(lines.last ?? "") ?? -1
+                let body = lines.dropLast().joined(separator: "\n")
+                #expect(status == input.status, "\(input.name): \(status) \(body.prefix(300))")
+                if !input.body.isEmpty { #expect(body.contains(input.body), "\(input.name): \(body.prefix(300))") }
+                for secret in [Self.secret, bed.monitorPassword] {
+                    #expect(!body.contains(secret), "\(input.name) shows a secret")
+                }
+                if status != 200 {
+                    #expect(!body.contains("127.0.0.1") && !body.contains("port 1"), "\(input.name) shows an address: \(body.prefix(300))")
+                }
+                answered += 1
+                #expect(try await exporter.get("/healthz").status == 200, "down after \(input.name)")
             }
-            if status != 200 {
-                #expect(!body.contains("127.0.0.1") && !body.contains("port 1"), "\(input.name) shows an address: \(body.prefix(300))")
-            }
-            answered += 1
-            #expect(try await exporter.get("/healthz").status == 200, "down after \(input.name)")
+            #expect(answered == Self.cases.count)
+            let log = exporter.log
+            #expect(!log.contains(Self.secret) && !log.contains(bed.monitorPassword))
+            #expect(!log.contains("Fatal error"))
+            // The details a role check body leaves out are in the log, once.
+            #expect(log.components(separatedBy: "role check failed").count - 1 == 1, "\(log)")
         }
-        #expect(answered == Self.cases.count)
-        let log = exporter.log
-        #expect(!log.contains(Self.secret) && !log.contains(bed.monitorPassword))
-        #expect(!log.contains("Fatal error"))
-        // The details a role check body leaves out are in the log, once.
-        #expect(log.components(separatedBy: "role check failed").count - 1 == 1, "\(log)")
     }
 
     /// A connection left idle, or sending its request headers a byte at a time (slowloris),
@@ -116,68 +117,70 @@ import TestSupport
     /// answered as soon as such a connection is closed.
     @Test func idleAndHalfSentConnectionsAreClosedAndTheCapHolds() async throws {
         let exporter = try await start(["--web.idle-timeout", "1s", "--web.max-connections", "4"])
-        defer { Task { await exporter.stop() } }
-        let script = """
-            import socket, sys, time
-            port = int(sys.argv[1])
-            held = []
-            for i in range(4):
-                s = socket.create_connection(("127.0.0.1", port))
-                if i % 2 == 0:
-                    s.sendall(b"GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n")  # never finishes its headers
-                held.append(s)
-            start = time.time()
-            closed = 0
-            for s in held:
-                s.settimeout(10)
-                try:
-                    while s.recv(4096):
+        try await stopping(exporter) {
+            let script = """
+                import socket, sys, time
+                port = int(sys.argv[1])
+                held = []
+                for i in range(4):
+                    s = socket.create_connection(("127.0.0.1", port))
+                    if i % 2 == 0:
+                        s.sendall(b"GET /metrics HTTP/1.1\\r\\nHost: x\\r\\n")  # never finishes its headers
+                    held.append(s)
+                start = time.time()
+                closed = 0
+                for s in held:
+                    s.settimeout(10)
+                    try:
+                        while s.recv(4096):
+                            pass
+                    except OSError:
                         pass
-                except OSError:
-                    pass
-                closed += 1
-            print(closed, round(time.time() - start, 2))
-            """
-        async let holder = Command.check("python3", ["-c", script, String(exporter.port)])
-        try await Task.sleep(for: .milliseconds(300))
-        let started = ContinuousClock.now
-        let health = try await exporter.get("/healthz")
-        let waited = ContinuousClock.now - started
-        let held = try await holder.text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
-        #expect(health.status == 200)
-        #expect(waited < .seconds(5), "\(waited)")
-        #expect(held.first == "4", "connections closed by the server: \(held)")
-        #expect((Double(held.last ?? "") ?? 99) < 5, "closed after \(held) s")
-        #expect(try await exporter.scrape().value("pg_up", ["target": "primary"]) == 1)
+                    closed += 1
+                print(closed, round(time.time() - start, 2))
+                """
+            async let holder = Command.check("python3", ["-c", script, String(exporter.port)])
+            try await Task.sleep(for: .milliseconds(300))
+            let started = ContinuousClock.now
+            let health = try await exporter.get("/healthz")
+            let waited = ContinuousClock.now - started
+            let held = try await holder.text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+            #expect(health.status == 200)
+            #expect(waited < .seconds(5), "\(waited)")
+            #expect(held.first == "4", "connections closed by the server: \(held)")
+            #expect((Double(held.last ?? "") ?? 99) < 5, "closed after \(held) s")
+            #expect(try await exporter.scrape().value("pg_up", ["target": "primary"]) == 1)
+        }
     }
 
     /// Out of file descriptors, the exporter refuses connections for a while but its accept
     /// loop survives: once the flood is gone, it answers again.
     @Test func runningOutOfFileDescriptorsIsSurvived() async throws {
         let exporter = try await start()
-        defer { Task { await exporter.stop() } }
-        let pid = try await Command.check("pgrep", ["-n", "-f", "pgstack_exporter --config.file"]).text.trimmingCharacters(in: .whitespacesAndNewlines)
-        try await Command.check("prlimit", ["--pid", pid, "--nofile=64:4096"])
-        let flood = """
-            import socket, sys, time
-            held = []
-            for i in range(200):
-                try:
-                    held.append(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2))
-                except OSError:
-                    pass
-            time.sleep(1)
-            print(len(held))
-            """
-        let flooded = try await Command.check("python3", ["-c", flood, String(exporter.port)])
-        #expect((Int(flooded.text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0)
-        try await Command.check("prlimit", ["--pid", pid, "--nofile=4096:4096"])
-        var health = 0
-        for _ in 0..<20 where health != 200 {
-            health = (try? await exporter.get("/healthz").status) ?? 0
-            if health != 200 { try await Task.sleep(for: .milliseconds(250)) }
+        try await stopping(exporter) {
+            let pid = try await Command.check("pgrep", ["-n", "-f", "pgstack_exporter --config.file"]).text.trimmingCharacters(in: .whitespacesAndNewlines)
+            try await Command.check("prlimit", ["--pid", pid, "--nofile=64:4096"])
+            let flood = """
+                import socket, sys, time
+                held = []
+                for i in range(200):
+                    try:
+                        held.append(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2))
+                    except OSError:
+                        pass
+                time.sleep(1)
+                print(len(held))
+                """
+            let flooded = try await Command.check("python3", ["-c", flood, String(exporter.port)])
+            #expect((Int(flooded.text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0)
+            try await Command.check("prlimit", ["--pid", pid, "--nofile=4096:4096"])
+            var health = 0
+            for _ in 0..<20 where health != 200 {
+                health = (try? await exporter.get("/healthz").status) ?? 0
+                if health != 200 { try await Task.sleep(for: .milliseconds(250)) }
+            }
+            #expect(health == 200)
+            #expect(try await exporter.scrape().value("pg_up", ["target": "primary"]) == 1)
         }
-        #expect(health == 200)
-        #expect(try await exporter.scrape().value("pg_up", ["target": "primary"]) == 1)
     }
 }

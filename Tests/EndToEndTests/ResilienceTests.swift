@@ -14,24 +14,25 @@ import TestSupport
 
     @Test func thePrimaryGoingDownGivesUpZeroInTimeAndComingBackGivesACompleteScrape() async throws {
         let exporter = try await ExporterProcess.start([], environment: ["DATA_SOURCE_NAME": bed.primaryDSN])
-        defer { Task { await exporter.stop() } }
-        #expect(try await exporter.scrape().value("pg_up") == 1)
+        try await stopping(exporter) {
+            #expect(try await exporter.scrape().value("pg_up") == 1)
 
-        let outage = try await bed.outage(of: "primary", scraping: exporter)
-        #expect(outage.downScrapeTook < .seconds(3))
-        let down = outage.down
-        #expect(down.value("pg_up", ["target": "postgres"]) == 0)
-        #expect(down.value("pgstack_exporter_collector_success", ["collector": "connections"]) == 0)
-        #expect((down.value("pgstack_exporter_collector_errors_total", ["collector": "connections"]) ?? 0) >= 1)
+            let outage = try await bed.outage(of: "primary", scraping: exporter)
+            #expect(outage.downScrapeTook < .seconds(3))
+            let down = outage.down
+            #expect(down.value("pg_up", ["target": "postgres"]) == 0)
+            #expect(down.value("pgstack_exporter_collector_success", ["collector": "connections"]) == 0)
+            #expect((down.value("pgstack_exporter_collector_errors_total", ["collector": "connections"]) ?? 0) >= 1)
 
-        let back = outage.back
-        #expect(back.value("pg_up", ["target": "postgres"]) == 1)
-        #expect(back.samples("pgstack_exporter_collector_success").count == 12)
-        for sample in back.samples("pgstack_exporter_collector_success") {
-            #expect(sample.value == 1, "\(sample.labels)")
+            let back = outage.back
+            #expect(back.value("pg_up", ["target": "postgres"]) == 1)
+            #expect(back.samples("pgstack_exporter_collector_success").count == 12)
+            for sample in back.samples("pgstack_exporter_collector_success") {
+                #expect(sample.value == 1, "\(sample.labels)")
+            }
+            #expect(!back.samples("pg_stat_activity_count").isEmpty)
+            #expect(exporter.log.contains("target unreachable"))
         }
-        #expect(!back.samples("pg_stat_activity_count").isEmpty)
-        #expect(exporter.log.contains("target unreachable"))
     }
 
     @Test func fiftyConcurrentScrapesNeverHoldMoreThanTheConfiguredConnection() async throws {
@@ -39,37 +40,38 @@ import TestSupport
         let exporter = try await ExporterProcess.start(
             ["--target.max-connections", "1", "--web.max-requests", "100"],
             environment: ["DATA_SOURCE_NAME": TestBed.withApplicationName(bed.primaryDSN, applicationName)])
-        defer { Task { await exporter.stop() } }
+        try await stopping(exporter) {
 
-        let pool = BlockingPool(threadCount: 1)
-        let admin = try await Connection.connect(to: try ConnectionString(bed.primaryAdminDSN), on: pool)
-        let countSQL = "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(applicationName)'"
-        let watching = Task {
-            var most = 0
-            while !Task.isCancelled {
-                // Cancelled while a query runs: the sampling is over, not failed.
-                guard let rows = try? await admin.query(countSQL, timeout: .seconds(5), on: pool).rows else { break }
-                most = max(most, Int(rows.first?.first.flatMap { $0 } ?? "0") ?? 0)
-                try? await Task.sleep(for: .milliseconds(10))
-            }
-            return most
-        }
-        let statuses = try await withThrowingTaskGroup(of: (Int, Double?).self) { group in
-            for _ in 0..<50 {
-                group.addTask {
-                    let response = try await exporter.get("/metrics")
-                    return (response.status, try? ScrapeText(response.text).value("pg_up"))
+            let pool = BlockingPool(threadCount: 1)
+            let admin = try await Connection.connect(to: try ConnectionString(bed.primaryAdminDSN), on: pool)
+            let countSQL = "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(applicationName)'"
+            let watching = Task {
+                var most = 0
+                while !Task.isCancelled {
+                    // Cancelled while a query runs: the sampling is over, not failed.
+                    guard let rows = try? await admin.query(countSQL, timeout: .seconds(5), on: pool).rows else { break }
+                    most = max(most, Int(rows.first?.first.flatMap { $0 } ?? "0") ?? 0)
+                    try? await Task.sleep(for: .milliseconds(10))
                 }
+                return most
             }
-            return try await group.reduce(into: []) { $0.append($1) }
+            let statuses = try await withThrowingTaskGroup(of: (Int, Double?).self) { group in
+                for _ in 0..<50 {
+                    group.addTask {
+                        let response = try await exporter.get("/metrics")
+                        return (response.status, try? ScrapeText(response.text).value("pg_up"))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            watching.cancel()
+            let mostSessions = await watching.value
+            #expect(statuses.count == 50)
+            #expect(statuses.allSatisfy { $0.0 == 200 && $0.1 == 1 })
+            #expect(mostSessions == 1, "the exporter held \(mostSessions) sessions at once")
+            let held = try await admin.query(countSQL, timeout: .seconds(5), on: pool).rows
+            #expect(held == [["1"]])
         }
-        watching.cancel()
-        let mostSessions = await watching.value
-        #expect(statuses.count == 50)
-        #expect(statuses.allSatisfy { $0.0 == 200 && $0.1 == 1 })
-        #expect(mostSessions == 1, "the exporter held \(mostSessions) sessions at once")
-        let held = try await admin.query(countSQL, timeout: .seconds(5), on: pool).rows
-        #expect(held == [["1"]])
     }
 
     @Test(arguments: ["key=value", "URI"])
@@ -122,10 +124,11 @@ import TestSupport
             "PGBOUNCER_DSN": "host=127.0.0.1 port=1 dbname=pgbouncer user=pgstack_monitor",
             "DATA_SOURCE_NAME": bed.primaryDSN,
         ])
-        defer { Task { await exporter.stop() } }
-        let scrape = try await exporter.scrape()
-        #expect(scrape.value("pgbouncer_up", ["target": "pgbouncer"]) == 0)
-        #expect(scrape.value("pg_up", ["target": "postgres"]) == 1)
+        try await stopping(exporter) {
+            let scrape = try await exporter.scrape()
+            #expect(scrape.value("pgbouncer_up", ["target": "pgbouncer"]) == 0)
+            #expect(scrape.value("pg_up", ["target": "postgres"]) == 1)
+        }
     }
 
     @Test func sigtermStopsTheExporterCleanly() async throws {
@@ -145,26 +148,27 @@ import TestSupport
         let exporter = try await ExporterProcess.start(
             ["--web.max-requests", "2", "--scrape.timeout", "2s"],
             environment: ["DATA_SOURCE_NAME": "host=127.0.0.1 port=\(silent.port) dbname=postgres user=x"])
-        defer { Task { await exporter.stop() } }
-        // Eight scrapes of the hanging target at once: one starts the collection, seven join it.
-        let scrapes = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<8 {
-                group.addTask { try await exporter.get("/metrics").status }
+        try await stopping(exporter) {
+            // Eight scrapes of the hanging target at once: one starts the collection, seven join it.
+            let scrapes = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try await exporter.get("/metrics").status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
             }
-            return try await group.reduce(into: []) { $0.append($1) }
-        }
-        #expect(scrapes.count == 8)
-        #expect(scrapes.allSatisfy { $0 == 200 }, "\(scrapes)")
-        // Eight role checks at once: each one is new work, so six are refused.
-        let checks = try await withThrowingTaskGroup(of: String.self) { group in
-            for _ in 0..<8 {
-                group.addTask { try await exporter.get("/ready?target=postgres").text }
+            #expect(scrapes.count == 8)
+            #expect(scrapes.allSatisfy { $0 == 200 }, "\(scrapes)")
+            // Eight role checks at once: each one is new work, so six are refused.
+            let checks = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try await exporter.get("/ready?target=postgres").text }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
             }
-            return try await group.reduce(into: []) { $0.append($1) }
+            #expect(checks.count == 8)
+            #expect(checks.filter { $0.contains("exporter busy") }.count >= 4, "\(checks)")
+            #expect(checks.filter { $0.contains("unreachable") }.count >= 1, "\(checks)")
+            #expect(try await exporter.get("/metrics").status == 200)
         }
-        #expect(checks.count == 8)
-        #expect(checks.filter { $0.contains("exporter busy") }.count >= 4, "\(checks)")
-        #expect(checks.filter { $0.contains("unreachable") }.count >= 1, "\(checks)")
-        #expect(try await exporter.get("/metrics").status == 200)
     }
 }

@@ -34,79 +34,82 @@ import TestSupport
         // A client through PgBouncer, so that its pools and stats have rows to check.
         try await PoolerClient.run(["SELECT 1"], through: bed.appPgbouncerDSN)
         let exporter = try await startOnWholeBed()
-        defer { Task { await exporter.stop() } }
-        let response = try await exporter.get("/metrics")
-        #expect(response.status == 200)
-        #expect(response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
-        let scrape = try ScrapeText(response.text)
-        #expect(scrape.value("pg_up", ["target": "primary"]) == 1)
-        #expect(scrape.value("pg_up", ["target": "replica"]) == 1)
-        #expect(scrape.value("pgbouncer_up", ["target": "pgbouncer"]) == 1)
-        #expect(scrape.value("pg_replication_is_replica", ["target": "replica"]) == 1)
-        #expect(scrape.value("pg_replication_is_replica", ["target": "primary"]) == 0)
-        #expect(scrape.samples("pgbouncer_version_info").count == 1)
-        #expect(!scrape.samples("pgbouncer_pools_client_maxwait_seconds", ["database": "appdb"]).isEmpty)
-        #expect(!scrape.samples("pgbouncer_stats_totals_queries_pooled_total", ["database": "appdb"]).isEmpty)
-        #expect(scrape.value("pgbouncer_config_max_client_connections") == 200)
-        #expect(scrape.value("pgstack_exporter_build_info") == 1)
-        #expect((scrape.value("process_resident_memory_bytes") ?? 0) > 1_000_000)
-        #expect(scrape.samples("pgstack_exporter_collector_success").count == 30)  // 12 per PostgreSQL target, 6 for PgBouncer
-        for sample in scrape.samples("pgstack_exporter_collector_success") {
-            #expect(sample.value == 1, "\(sample.labels)")
-        }
-        for name in Set(scrape.samples.map(\.name)) {
-            #expect(scrape.types[name] != nil, "\(name) has no TYPE")
-            #expect(scrape.helps[name]?.isEmpty == false, "\(name) has no HELP")
-        }
+        try await stopping(exporter) {
+            let response = try await exporter.get("/metrics")
+            #expect(response.status == 200)
+            #expect(response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
+            let scrape = try ScrapeText(response.text)
+            #expect(scrape.value("pg_up", ["target": "primary"]) == 1)
+            #expect(scrape.value("pg_up", ["target": "replica"]) == 1)
+            #expect(scrape.value("pgbouncer_up", ["target": "pgbouncer"]) == 1)
+            #expect(scrape.value("pg_replication_is_replica", ["target": "replica"]) == 1)
+            #expect(scrape.value("pg_replication_is_replica", ["target": "primary"]) == 0)
+            #expect(scrape.samples("pgbouncer_version_info").count == 1)
+            #expect(!scrape.samples("pgbouncer_pools_client_maxwait_seconds", ["database": "appdb"]).isEmpty)
+            #expect(!scrape.samples("pgbouncer_stats_totals_queries_pooled_total", ["database": "appdb"]).isEmpty)
+            #expect(scrape.value("pgbouncer_config_max_client_connections") == 200)
+            #expect(scrape.value("pgstack_exporter_build_info") == 1)
+            #expect((scrape.value("process_resident_memory_bytes") ?? 0) > 1_000_000)
+            #expect(scrape.samples("pgstack_exporter_collector_success").count == 30)  // 12 per PostgreSQL target, 6 for PgBouncer
+            for sample in scrape.samples("pgstack_exporter_collector_success") {
+                #expect(sample.value == 1, "\(sample.labels)")
+            }
+            for name in Set(scrape.samples.map(\.name)) {
+                #expect(scrape.types[name] != nil, "\(name) has no TYPE")
+                #expect(scrape.helps[name]?.isEmpty == false, "\(name) has no HELP")
+            }
 
-        let promtool = try await Command.run("promtool", ["check", "metrics"], input: response.text)
-        let complaints = (promtool.text + promtool.standardError).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
-        let accepted = try Self.namesPromtoolMayObjectTo()
-        #expect(accepted.contains("pg_stat_activity_count"))
-        let unexpected = complaints.filter { !accepted.contains(String($0.prefix { $0 != " " })) }
-        #expect(unexpected.isEmpty, "promtool: \(unexpected)")
+            let promtool = try await Command.run("promtool", ["check", "metrics"], input: response.text)
+            let complaints = (promtool.text + promtool.standardError).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+            let accepted = try Self.namesPromtoolMayObjectTo()
+            #expect(accepted.contains("pg_stat_activity_count"))
+            let unexpected = complaints.filter { !accepted.contains(String($0.prefix { $0 != " " })) }
+            #expect(unexpected.isEmpty, "promtool: \(unexpected)")
+        }
     }
 
     @Test func gzipIsServedWhenAskedAndTheOtherPagesAnswer() async throws {
         let exporter = try await startOnWholeBed()
-        defer { Task { await exporter.stop() } }
-        let compressed = try await exporter.get("/metrics", headers: ["Accept-Encoding": "gzip"], decompress: false)
-        #expect(compressed.status == 200)
-        #expect(compressed.headers["content-encoding"] == "gzip")
-        let file = NSTemporaryDirectory() + "pgstack-\(UUID().uuidString).gz"
-        try Data(compressed.body).write(to: URL(fileURLWithPath: file))
-        let text = try await Command.check("gzip", ["-dc", file]).text
-        #expect(try ScrapeText(text).value("pg_up", ["target": "primary"]) == 1)
+        try await stopping(exporter) {
+            let compressed = try await exporter.get("/metrics", headers: ["Accept-Encoding": "gzip"], decompress: false)
+            #expect(compressed.status == 200)
+            #expect(compressed.headers["content-encoding"] == "gzip")
+            let file = NSTemporaryDirectory() + "pgstack-\(UUID().uuidString).gz"
+            try Data(compressed.body).write(to: URL(fileURLWithPath: file))
+            let text = try await Command.check("gzip", ["-dc", file]).text
+            #expect(try ScrapeText(text).value("pg_up", ["target": "primary"]) == 1)
 
-        let refused = try await exporter.get("/metrics", headers: ["Accept-Encoding": "gzip;q=0, identity"], decompress: false)
-        #expect(refused.headers["content-encoding"] == nil)
+            let refused = try await exporter.get("/metrics", headers: ["Accept-Encoding": "gzip;q=0, identity"], decompress: false)
+            #expect(refused.headers["content-encoding"] == nil)
 
-        let landing = try await exporter.get("/")
-        #expect(landing.status == 200)
-        #expect(landing.text.contains("primary (postgres)"))
-        #expect(!landing.text.contains(bed.monitorPassword))
-        #expect(!landing.text.contains("127.0.0.1"))
-        #expect(try await exporter.get("/healthz").text == "ok\n")
-        #expect(try await exporter.get("/no/such/page").status == 404)
+            let landing = try await exporter.get("/")
+            #expect(landing.status == 200)
+            #expect(landing.text.contains("primary (postgres)"))
+            #expect(!landing.text.contains(bed.monitorPassword))
+            #expect(!landing.text.contains("127.0.0.1"))
+            #expect(try await exporter.get("/healthz").text == "ok\n")
+            #expect(try await exporter.get("/no/such/page").status == 404)
+        }
     }
 
     @Test func idleInTransactionSessionsAreCountedAndAged() async throws {
         let exporter = try await ExporterProcess.start([], environment: ["DATA_SOURCE_NAME": bed.primaryDSN])
-        defer { Task { await exporter.stop() } }
-        let labels = ["datname": "postgres", "state": "idle in transaction"]
-        let before = try await exporter.scrape().value("pg_stat_activity_count", labels) ?? -1
+        try await stopping(exporter) {
+            let labels = ["datname": "postgres", "state": "idle in transaction"]
+            let before = try await exporter.scrape().value("pg_stat_activity_count", labels) ?? -1
 
-        let sessions = try await IdleTransactions.open(3, dsn: bed.primaryAdminDSN)
-        try await Task.sleep(for: .milliseconds(1200))
-        let during = try await exporter.scrape()
-        #expect(during.value("pg_stat_activity_count", labels) == before + 3)
-        #expect((during.value("pg_stat_activity_max_tx_duration", labels) ?? 0) >= 1)
-        #expect((during.value("pg_stat_activity_idle_in_transaction_max_age_seconds", ["datname": "postgres"]) ?? 0) >= 1)
-        #expect((during.value("pg_stat_activity_oldest_xact_age_seconds", ["datname": "postgres"]) ?? 0) >= 1)
+            let sessions = try await IdleTransactions.open(3, dsn: bed.primaryAdminDSN)
+            try await Task.sleep(for: .milliseconds(1200))
+            let during = try await exporter.scrape()
+            #expect(during.value("pg_stat_activity_count", labels) == before + 3)
+            #expect((during.value("pg_stat_activity_max_tx_duration", labels) ?? 0) >= 1)
+            #expect((during.value("pg_stat_activity_idle_in_transaction_max_age_seconds", ["datname": "postgres"]) ?? 0) >= 1)
+            #expect((during.value("pg_stat_activity_oldest_xact_age_seconds", ["datname": "postgres"]) ?? 0) >= 1)
 
-        await sessions.close()
-        let after = try await exporter.scrape()
-        #expect(after.value("pg_stat_activity_count", labels) == before)
-        #expect(after.value("pg_stat_activity_idle_in_transaction_max_age_seconds", ["datname": "postgres"]) == 0)
+            await sessions.close()
+            let after = try await exporter.scrape()
+            #expect(after.value("pg_stat_activity_count", labels) == before)
+            #expect(after.value("pg_stat_activity_idle_in_transaction_max_age_seconds", ["datname": "postgres"]) == 0)
+        }
     }
 }

@@ -41,25 +41,26 @@ import TestSupport
               prometheus: \(Self.hash)
             """)
         let exporter = try await ExporterProcess.start(["--web.config.file", web], environment: ["DATA_SOURCE_NAME": bed.primaryDSN])
-        defer { Task { await exporter.stop() } }
-        let base = "https://127.0.0.1:\(exporter.port)"
-        let trust = ["--cacert", directory + "/cert.pem"]
+        try await stopping(exporter) {
+            let base = "https://127.0.0.1:\(exporter.port)"
+            let trust = ["--cacert", directory + "/cert.pem"]
 
-        let scraped = try await HTTP.get(base + "/metrics", curlArguments: trust + ["-u", "prometheus:pgstack-test-password"])
-        #expect(scraped.status == 200)
-        #expect(try ScrapeText(scraped.text).value("pg_up") == 1)
-        for path in ["/metrics", "/probe?target=postgres", "/primary?target=postgres", "/", "/healthz"] {
-            let wrong = try await HTTP.get(base + path, curlArguments: trust + ["-u", "prometheus:not-the-password"])
-            #expect(wrong.status == 401, "\(path)")
-            #expect(wrong.headers["www-authenticate"]?.hasPrefix("Basic") == true)
-            #expect(try await HTTP.get(base + path, curlArguments: trust).status == 401, "\(path)")
-            #expect(try await HTTP.get(base + path, curlArguments: trust + ["-u", "nobody:pgstack-test-password"]).status == 401)
+            let scraped = try await HTTP.get(base + "/metrics", curlArguments: trust + ["-u", "prometheus:pgstack-test-password"])
+            #expect(scraped.status == 200)
+            #expect(try ScrapeText(scraped.text).value("pg_up") == 1)
+            for path in ["/metrics", "/probe?target=postgres", "/primary?target=postgres", "/", "/healthz"] {
+                let wrong = try await HTTP.get(base + path, curlArguments: trust + ["-u", "prometheus:not-the-password"])
+                #expect(wrong.status == 401, "\(path)")
+                #expect(wrong.headers["www-authenticate"]?.hasPrefix("Basic") == true)
+                #expect(try await HTTP.get(base + path, curlArguments: trust).status == 401, "\(path)")
+                #expect(try await HTTP.get(base + path, curlArguments: trust + ["-u", "nobody:pgstack-test-password"]).status == 401)
+            }
+            let plain = try await Command.run("curl", ["-sS", "--max-time", "5", "http://127.0.0.1:\(exporter.port)/metrics"])
+            #expect(plain.exitCode != 0 || !plain.text.contains("pg_up"))
+            let again = try await HTTP.get(base + "/primary?target=postgres", curlArguments: trust + ["-u", "prometheus:pgstack-test-password"])
+            #expect(again.status == 200)
+            #expect(!exporter.log.contains("pgstack-test-password"))
         }
-        let plain = try await Command.run("curl", ["-sS", "--max-time", "5", "http://127.0.0.1:\(exporter.port)/metrics"])
-        #expect(plain.exitCode != 0 || !plain.text.contains("pg_up"))
-        let again = try await HTTP.get(base + "/primary?target=postgres", curlArguments: trust + ["-u", "prometheus:pgstack-test-password"])
-        #expect(again.status == 200)
-        #expect(!exporter.log.contains("pgstack-test-password"))
     }
 
     @Test func aBrokenWebConfigStopsTheStartWithTheField() async throws {
@@ -84,42 +85,43 @@ import TestSupport
         #expect(hash.hasPrefix("$2y$10$"))
         let web = try writeWebConfig("basic_auth_users:\n  prometheus: \(hash)\n")
         let exporter = try await ExporterProcess.start(["--web.config.file", web], environment: ["DATA_SOURCE_NAME": bed.primaryDSN])
-        defer { Task { await exporter.stop() } }
-        func status(_ user: String, _ password: String) async throws -> (Int, Duration) {
-            let started = ContinuousClock.now
-            let response = try await HTTP.get(exporter.baseURL + "/healthz", curlArguments: ["-u", "\(user):\(password)"])
-            return (response.status, ContinuousClock.now - started)
-        }
-        #expect(try await status("prometheus", "pgstack-test-password").0 == 200)
-        #expect(try await status("prometheus", "wrong").0 == 401)
-
-        var wrongPassword: [Duration] = []
-        var unknownUser: [Duration] = []
-        for round in 0..<5 {
-            let (wrong, wrongTook) = try await status("prometheus", "wrong-\(round)")
-            let (unknown, unknownTook) = try await status("nobody-\(round)", "wrong-\(round)")
-            #expect(wrong == 401 && unknown == 401)
-            wrongPassword.append(wrongTook)
-            unknownUser.append(unknownTook)
-        }
-        let medianWrong = wrongPassword.sorted()[2]
-        let medianUnknown = unknownUser.sorted()[2]
-        #expect(medianUnknown > medianWrong / 2 && medianUnknown < medianWrong * 2, "unknown \(medianUnknown), wrong \(medianWrong)")
-
-        let flood = try await withThrowingTaskGroup(of: Int.self) { group in
-            for round in 0..<16 {
-                group.addTask { try await status("prometheus", "flood-\(round)").0 }
+        try await stopping(exporter) {
+            func status(_ user: String, _ password: String) async throws -> (Int, Duration) {
+                let started = ContinuousClock.now
+                let response = try await HTTP.get(exporter.baseURL + "/healthz", curlArguments: ["-u", "\(user):\(password)"])
+                return (response.status, ContinuousClock.now - started)
             }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(20))
-                return try await status("prometheus", "pgstack-test-password").0 == 200 ? 1 : -1
+            #expect(try await status("prometheus", "pgstack-test-password").0 == 200)
+            #expect(try await status("prometheus", "wrong").0 == 401)
+
+            var wrongPassword: [Duration] = []
+            var unknownUser: [Duration] = []
+            for round in 0..<5 {
+                let (wrong, wrongTook) = try await status("prometheus", "wrong-\(round)")
+                let (unknown, unknownTook) = try await status("nobody-\(round)", "wrong-\(round)")
+                #expect(wrong == 401 && unknown == 401)
+                wrongPassword.append(wrongTook)
+                unknownUser.append(unknownTook)
             }
-            return try await group.reduce(into: []) { $0.append($1) }
+            let medianWrong = wrongPassword.sorted()[2]
+            let medianUnknown = unknownUser.sorted()[2]
+            #expect(medianUnknown > medianWrong / 2 && medianUnknown < medianWrong * 2, "unknown \(medianUnknown), wrong \(medianWrong)")
+
+            let flood = try await withThrowingTaskGroup(of: Int.self) { group in
+                for round in 0..<16 {
+                    group.addTask { try await status("prometheus", "flood-\(round)").0 }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(20))
+                    return try await status("prometheus", "pgstack-test-password").0 == 200 ? 1 : -1
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(flood.count == 17)
+            #expect(flood.contains(1), "a remembered password was refused during the flood: \(flood)")
+            #expect(flood.filter { $0 == 429 }.count >= 8, "\(flood)")
+            #expect(flood.allSatisfy { [1, 401, 429].contains($0) }, "\(flood)")
         }
-        #expect(flood.count == 17)
-        #expect(flood.contains(1), "a remembered password was refused during the flood: \(flood)")
-        #expect(flood.filter { $0 == 429 }.count >= 8, "\(flood)")
-        #expect(flood.allSatisfy { [1, 401, 429].contains($0) }, "\(flood)")
     }
 
     /// The web config keys this exporter does not implement are refused, as is a client CA
@@ -136,13 +138,14 @@ import TestSupport
               max_version: TLS13
             """)
         let exporter = try await ExporterProcess.start(["--web.config.file", web], environment: ["DATA_SOURCE_NAME": bed.primaryDSN])
-        defer { Task { await exporter.stop() } }
-        let base = "https://127.0.0.1:\(exporter.port)/healthz"
-        let withCertificate = try await HTTP.get(base, curlArguments: [
-            "--cacert", directory + "/cert.pem", "--cert", directory + "/cert.pem", "--key", directory + "/key.pem",
-        ])
-        #expect(withCertificate.status == 200)
-        let without = try await Command.run("curl", ["-sS", "--max-time", "5", "--cacert", directory + "/cert.pem", base])
-        #expect(without.exitCode != 0)
+        try await stopping(exporter) {
+            let base = "https://127.0.0.1:\(exporter.port)/healthz"
+            let withCertificate = try await HTTP.get(base, curlArguments: [
+                "--cacert", directory + "/cert.pem", "--cert", directory + "/cert.pem", "--key", directory + "/key.pem",
+            ])
+            #expect(withCertificate.status == 200)
+            let without = try await Command.run("curl", ["-sS", "--max-time", "5", "--cacert", directory + "/cert.pem", base])
+            #expect(without.exitCode != 0)
+        }
     }
 }

@@ -117,3 +117,16 @@ public struct UnexpectedStatus: Error, CustomStringConvertible {
 
     public var description: String { "HTTP \(status): \(body)" }
 }
+
+/// Runs `body`, then stops `exporter` whether `body` returned or threw: the structured form of
+/// starting an exporter for a test and stopping it at the end.
+public func stopping<T>(_ exporter: ExporterProcess, after body: () async throws -> T) async throws -> T {
+    do {
+        let result = try await body()
+        await exporter.stop()
+        return result
+    } catch {
+        await exporter.stop()
+        throw error
+    }
+}
