@@ -37,6 +37,7 @@ public enum ConfigurationFile {
 
     /// Parses configuration text (see ``load(path:base:baseLimits:)``).
     public static func parse(_ text: String, file: String, base: ExporterConfiguration, baseLimits: TargetLimits) throws -> ExporterConfiguration {
+        try checkAliases(text, file: file)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {
@@ -86,6 +87,25 @@ public enum ConfigurationFile {
         }
         configuration.targets = targets
         return configuration
+    }
+
+    /// The most YAML aliases (`*name`) a file may use. Each alias copies what its anchor holds,
+    /// so a few lines of nested aliases ("billion laughs") would expand into billions of nodes
+    /// while the file is read; a configuration never needs many.
+    static let maximumAliases = 16
+
+    /// Refuses a file with more than ``maximumAliases`` aliases (counted in the text: an
+    /// alias starts a value, after a space, a line start or `[`, `{`, `,`).
+    static func checkAliases(_ text: String, file: String) throws {
+        var count = 0
+        var previous: Character = "\n"
+        for character in text {
+            if character == "*", previous.isWhitespace || "[{,".contains(previous) { count += 1 }
+            previous = character
+        }
+        guard count <= maximumAliases else {
+            throw ConfigurationError(file: file, field: "YAML", problem: "uses \(count) aliases (*name); at most \(maximumAliases) are allowed")
+        }
     }
 
     /// A YAML error as file, line, column and libyaml's short problem text: never the
@@ -253,7 +273,9 @@ struct NodeReader {
     }
 
     func collectorList(_ node: Node, path: String, kind: ServerInfo.Kind) throws -> [any Collector] {
-        try sequence(node, path: path).map { item in
+        let items = try sequence(node, path: path)
+        guard !items.isEmpty else { throw error(node, path, "is empty; leave it out for every default collector, or name at least one") }
+        return try items.map { item in
             let collectorName = try string(item, path: path)
             guard let collector = CollectorCatalog.named(collectorName, for: kind) else {
                 throw error(item, path, "no \(kind.rawValue) collector \(ShownValue.quoted(collectorName)); available: \(CollectorCatalog.names(for: kind).joined(separator: ", "))")
@@ -338,6 +360,7 @@ public enum SecretFile {
     public static let maximumBytes = 1 << 20
 
     public static func read(_ path: String) throws -> String {
+        try requireRegularFile(path)
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw Unreadable(description: "cannot open the file (missing, or not readable by this user)")
         }
@@ -350,7 +373,21 @@ public enum SecretFile {
         }
         guard data.count <= maximumBytes else { throw Unreadable(description: "the file is larger than 1 MiB") }
         guard let text = String(data: data, encoding: .utf8) else { throw Unreadable(description: "the file is not UTF-8 text") }
+        guard !text.contains("\u{0}") else { throw Unreadable(description: "the file holds a NUL byte") }
         return text.trimmingWhitespace()
+    }
+
+    /// Throws unless `path` names a regular file: opening a FIFO would block the start forever,
+    /// and a directory or a device is never what was meant.
+    public static func requireRegularFile(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw Unreadable(description: "cannot open the file (missing, or not readable by this user)")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            let kind = info.st_mode & S_IFMT == S_IFDIR ? "a directory" : "not a regular file (a FIFO, socket or device)"
+            throw Unreadable(description: "the path is \(kind)")
+        }
     }
 }
 

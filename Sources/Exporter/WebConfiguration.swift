@@ -58,6 +58,7 @@ public struct WebConfiguration: Sendable, Equatable {
         } catch {
             throw ConfigurationError(file: path, field: "--web.config.file", problem: "\(error)")
         }
+        try ConfigurationFile.checkAliases(text, file: path)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)

@@ -80,8 +80,9 @@ public final class Connection: Sendable {
             parameters.append(("password", password))
         }
         if connectionString.options["hostaddr"] == nil, let hosts = connectionString.options["host"] ?? environmentValue("PGHOST"),
-           let addresses = try HostLookup.addresses(for: hosts, deadline: until) {
-            parameters.append(("hostaddr", addresses))
+           let expanded = try HostLookup.expand(hosts: hosts, ports: connectionString.options["port"] ?? environmentValue("PGPORT"), deadline: until) {
+            parameters += [("host", expanded.hosts), ("hostaddr", expanded.addresses)]
+            if let ports = expanded.ports { parameters.append(("port", ports)) }
         }
         let started = withCStringArrays(parameters) { keywords, values in
             PQconnectStartParams(keywords, values, 1)

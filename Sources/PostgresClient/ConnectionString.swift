@@ -19,6 +19,9 @@ public struct ConnectionString: Sendable {
     /// - Throws: ``PostgresError`` of kind ``PostgresError/Kind/invalidConnectionString``; its
     ///   message never repeats any part of the string.
     public init(_ raw: String) throws {
+        guard !raw.utf8.contains(0) else {
+            throw PostgresError(kind: .invalidConnectionString, message: "invalid connection string: it holds a NUL byte (libpq would drop what follows)")
+        }
         if let problem = Self.misparsedUserInfo(raw) {
             throw PostgresError(kind: .invalidConnectionString, message: "invalid connection string: " + problem)
         }
@@ -73,11 +76,21 @@ public struct ConnectionString: Sendable {
     /// Where the string points, safe to show: `host:port/dbname user=…`, never the password
     /// (not even when a host, database or user name holds it).
     public var redacted: String {
-        let host = options["host"] ?? options["hostaddr"] ?? "localhost"
-        let port = options["port"] ?? "5432"
-        var text = "\(host):\(port)/\(database ?? options["user"] ?? "")"
-        if let user = options["user"] { text += " user=\(user)" }
-        return redact(text)
+        var host = shown(options["host"] ?? options["hostaddr"] ?? "localhost")
+        if host.contains(":") && !host.hasPrefix("/") { host = "[\(host)]" }  // IPv6
+        var text = "\(host):\(shown(options["port"] ?? "5432"))/\(shown(database ?? options["user"] ?? ""))"
+        if let user = options["user"] { text += " user=\(shown(user))" }
+        return text
+    }
+
+    /// A part of the address as it may be shown: itself, or `(not shown)` when it holds a
+    /// secret (even a one-character password would be given away by replacing it in place) or
+    /// looks like a connection string written in the wrong place.
+    private func shown(_ part: String) -> String {
+        let secrets = Self.secretOptions.compactMap { options[$0] } + [separatePassword].compactMap { $0 }
+        let holdsSecret = secrets.contains { !$0.isEmpty && part.utf8.firstRange(of: $0.utf8) != nil }
+        let looksLikeDSN = part.contains("://") || part.contains("=") || part.contains("@")
+        return holdsSecret || looksLikeDSN ? "(not shown)" : part
     }
 
     /// What tells this connection from any other (every option, the separate password and
@@ -118,19 +131,11 @@ public struct ConnectionString: Sendable {
     static let secretOptions = ["password", "sslpassword"]
 
     /// libpq's parse errors quote fragments of the input (`missing "=" after "s3cret" …`); a
-    /// fragment may be part of a password, so drop every quoted part.
+    /// fragment may be part of a password, and may itself hold a `"`: keep only what comes
+    /// before the first quote.
     static func withoutQuotedFragments(_ message: String) -> String {
-        var result = ""
-        var inQuotes = false
-        for character in message {
-            if character == "\"" {
-                if !inQuotes { result += "\"…\"" }
-                inQuotes.toggle()
-            } else if !inQuotes {
-                result.append(character)
-            }
-        }
-        return result.trimmingTrailingWhitespace()
+        guard let quote = message.firstIndex(of: "\"") else { return message.trimmingTrailingWhitespace() }
+        return String(message[..<quote]).trimmingTrailingWhitespace() + " (the string is not repeated)"
     }
 }
 

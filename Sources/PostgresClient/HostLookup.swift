@@ -5,32 +5,46 @@ import Darwin
 #endif
 
 /// Host names looked up before libpq connects, within the connect deadline: libpq 15 calls
-/// `getaddrinfo` inside `PQconnectPoll`, where nothing bounds it. The addresses found are
-/// given to libpq as `hostaddr` (the names stay in `host`, for TLS verification and the
-/// password file).
+/// `getaddrinfo` inside `PQconnectStartParams`, where nothing bounds it. Every address found is
+/// given to libpq as a `hostaddr` of its own, the name repeated in `host` (for TLS verification
+/// and the password file), so libpq still tries each address in turn as it would have.
 enum HostLookup {
-    /// The `hostaddr` list for `hosts` (libpq's comma-separated `host`): an address per host
-    /// name, empty for socket paths and numeric addresses; `nil` when nothing needs a lookup.
-    /// - Throws: ``PostgresError`` (connection failed) when a lookup is still running at `deadline`.
-    static func addresses(for hosts: String, deadline: ContinuousClock.Instant) throws -> String? {
+    /// libpq's `host`, `hostaddr` and (when one was given per host) `port` lists, expanded.
+    struct Expanded: Equatable {
+        let hosts: String
+        let addresses: String
+        let ports: String?
+    }
+
+    /// The lists for libpq's comma-separated `hosts` and `ports`, each host name replaced by
+    /// its addresses (socket paths and numeric addresses kept, with an empty `hostaddr`);
+    /// `nil` when nothing needs a lookup.
+    /// - Throws: ``PostgresError`` (connection failed) when a lookup fails, or is still running
+    ///   at `deadline`.
+    static func expand(hosts: String, ports: String?, deadline: ContinuousClock.Instant) throws -> Expanded? {
         let names = hosts.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingPrefixAndSuffixSpaces() }
         guard names.contains(where: needsLookup) else { return nil }
-        var addresses: [String] = []
-        for name in names {
+        let portList = ports?.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let perHostPorts = portList.flatMap { $0.count == names.count && names.count > 1 ? $0 : nil }
+        var entries: [(host: String, address: String, port: String?)] = []
+        for (index, name) in names.enumerated() {
+            let port = perHostPorts?[index]
             guard needsLookup(name) else {
-                addresses.append("")
+                entries.append((name, "", port))
                 continue
             }
-            guard let found = DetachedCall.run(until: deadline, { firstAddress(of: name) }) else {
+            guard let found = DetachedCall.run(until: deadline, { allAddresses(of: name) }) else {
                 throw PostgresError(kind: .connectionFailed, message: "looking up host \"\(name)\" took longer than the connect deadline")
             }
             switch found {
-            case .success(let address): addresses.append(address)
+            case .success(let addresses): entries += addresses.map { (name, $0, port) }
             case .failure(let problem):
                 throw PostgresError(kind: .connectionFailed, message: "could not translate host name \"\(name)\" to address: \(problem.text)")
             }
         }
-        return addresses.joined(separator: ",")
+        return Expanded(
+            hosts: entries.map(\.host).joined(separator: ","), addresses: entries.map(\.address).joined(separator: ","),
+            ports: perHostPorts == nil ? nil : entries.map { $0.port ?? "" }.joined(separator: ","))
     }
 
     /// Whether `host` is a name (not a socket directory, nor a numeric IPv4 or IPv6 address).
@@ -41,19 +55,26 @@ enum HostLookup {
         return inet_pton(AF_INET, host, &ipv4) != 1 && inet_pton(AF_INET6, host, &ipv6) != 1
     }
 
-    /// The first TCP address `name` resolves to, as text, or the resolver's reason.
-    private static func firstAddress(of name: String) -> Result<String, LookupProblem> {
+    /// Every TCP address `name` resolves to, as text, in the resolver's order, or its reason.
+    private static func allAddresses(of name: String) -> Result<[String], LookupProblem> {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(name, nil, &hints, &list)
-        guard status == 0, let first = list else { return .failure(LookupProblem(text: String(cString: gai_strerror(status)))) }
+        guard status == 0, list != nil else { return .failure(LookupProblem(text: String(cString: gai_strerror(status)))) }
         defer { freeaddrinfo(list) }
-        var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-        let named = getnameinfo(first.pointee.ai_addr, first.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST)
-        guard named == 0 else { return .failure(LookupProblem(text: String(cString: gai_strerror(named)))) }
-        return .success(String(cString: text))
+        var addresses: [String] = []
+        var entry = list
+        while let current = entry {
+            var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if getnameinfo(current.pointee.ai_addr, current.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 {
+                let address = String(cString: text)
+                if !addresses.contains(address) { addresses.append(address) }
+            }
+            entry = current.pointee.ai_next
+        }
+        return addresses.isEmpty ? .failure(LookupProblem(text: "no address")) : .success(addresses)
     }
 
     struct LookupProblem: Error {

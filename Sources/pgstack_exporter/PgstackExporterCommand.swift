@@ -165,9 +165,9 @@ struct ExporterShutdown: Service {
 /// on a frozen server must not keep a stopped exporter alive.
 struct ShutdownWatchdog: Service {
     /// How long requests in flight may take after SIGTERM.
-    static let gracePeriod: Duration = .seconds(3)
+    static let gracePeriod: Duration = .seconds(2)
     /// When the process exits regardless, after SIGTERM.
-    static let hardLimit: Duration = .seconds(4)
+    static let hardLimit: Duration = .seconds(3)
 
     func run() async throws {
         try? await gracefulShutdown()

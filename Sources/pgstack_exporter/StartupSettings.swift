@@ -21,19 +21,7 @@ struct StartupSettings {
             throw ConfigurationError(field: "--web.listen-address (PGSTACK_WEB_LISTEN_ADDRESS)", problem: "\(ShownValue.quoted(command.listenAddress)) is not host:port")
         }
         listenAddress = address
-        guard command.telemetryPath.hasPrefix("/"), command.telemetryPath.count > 1 else {
-            throw ConfigurationError(field: "--web.telemetry-path (PGSTACK_WEB_TELEMETRY_PATH)", problem: "must start with / and not be / alone")
-        }
-        guard !HTTPRoutes.builtInPaths.contains(command.telemetryPath) else {
-            throw ConfigurationError(
-                field: "--web.telemetry-path (PGSTACK_WEB_TELEMETRY_PATH)",
-                problem: "\(ShownValue.quoted(command.telemetryPath)) is taken by a built-in endpoint (\(HTTPRoutes.builtInPaths.sorted().joined(separator: ", ")))")
-        }
-        guard command.telemetryPath.utf8.count <= 256, command.telemetryPath.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "?" && $0 != "#" && $0 != "*" && $0 != ":" && $0 != "{" }) else {
-            throw ConfigurationError(
-                field: "--web.telemetry-path (PGSTACK_WEB_TELEMETRY_PATH)", problem: "must be a plain path of at most 256 ASCII characters, without ?, #, *, :, { or spaces")
-        }
-        telemetryPath = command.telemetryPath
+        telemetryPath = try Self.telemetryPath(command.telemetryPath)
         let maxRequests = try Self.whole(command.maxRequests, in: WholeNumberText.requestLimit, field: "--web.max-requests (PGSTACK_WEB_MAX_REQUESTS)")
         maxHTTPConnections = try Self.whole(
             command.maxHTTPConnections, in: WholeNumberText.httpConnectionLimit, field: "--web.max-connections (PGSTACK_WEB_MAX_CONNECTIONS)")
@@ -82,6 +70,25 @@ struct StartupSettings {
         }
         base.targets = targets
         configuration = base
+    }
+
+    /// The telemetry path as the router will match it: empty parts dropped (`/probe/` is
+    /// `/probe`), so a path that collides with a built-in endpoint after that is refused too.
+    private static func telemetryPath(_ text: String) throws -> String {
+        let field = "--web.telemetry-path (PGSTACK_WEB_TELEMETRY_PATH)"
+        guard text.hasPrefix("/") else { throw ConfigurationError(field: field, problem: "must start with /") }
+        guard text.utf8.count <= 256, text.allSatisfy({ $0.isASCII && !$0.isWhitespace && !"?#*:{}%".contains($0) }) else {
+            throw ConfigurationError(field: field, problem: "must be a plain path of at most 256 ASCII characters, without ?, #, *, :, {, }, % or spaces")
+        }
+        let parts = text.split(separator: "/")
+        guard !parts.isEmpty else { throw ConfigurationError(field: field, problem: "must not be / alone") }
+        guard !parts.contains(where: { $0 == "." || $0 == ".." }) else { throw ConfigurationError(field: field, problem: "must not hold . or .. parts") }
+        let path = "/" + parts.joined(separator: "/")
+        guard !HTTPRoutes.builtInPaths.contains(path) else {
+            throw ConfigurationError(
+                field: field, problem: "\(ShownValue.quoted(text)) is taken by a built-in endpoint (\(HTTPRoutes.builtInPaths.sorted().joined(separator: ", ")))")
+        }
+        return path
     }
 
     private static func target(

@@ -27,13 +27,22 @@ enum WebSecurity {
                 throw ConfigurationError(file: file, field: "tls_server_config.\(field)", problem: "cannot be loaded: \(error)")
             }
         }
-        let chain = try load("cert_file") { try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) } }
-        let key = try load("key_file") { try NIOSSLPrivateKey(file: tls.privateKeyFile, format: .pem) }
+        let chain = try load("cert_file") {
+            try SecretFile.requireRegularFile(tls.certificateFile)
+            return try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
+        }
+        let key = try load("key_file") {
+            try SecretFile.requireRegularFile(tls.privateKeyFile)
+            return try NIOSSLPrivateKey(file: tls.privateKeyFile, format: .pem)
+        }
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = version(tls.minimumVersion)
         configuration.maximumTLSVersion = tls.maximumVersion.map(version)
         if let clientCA = tls.clientCAFile {
-            let roots = try load("client_ca_file") { try NIOSSLCertificate.fromPEMFile(clientCA) }
+            let roots = try load("client_ca_file") {
+                try SecretFile.requireRegularFile(clientCA)
+                return try NIOSSLCertificate.fromPEMFile(clientCA)
+            }
             configuration.trustRoots = .certificates(roots)
         }
         switch tls.clientAuth {

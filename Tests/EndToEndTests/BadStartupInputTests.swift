@@ -17,6 +17,8 @@ import TestSupport
         var files: [String: String] = [:]
         /// Files written as bytes (not text).
         var rawFiles: [String: [UInt8]] = [:]
+        /// FIFOs made in the case's directory (opening one for reading blocks).
+        var fifos: [String] = []
         var exitCode: Int32 = 2
         /// Must appear in standard output or error.
         let message: String
@@ -40,6 +42,16 @@ import TestSupport
             dsn: "host=127.0.0.1 port=1 user=u password=\(secret)"
         """
     }
+
+    /// Nine anchors, each a list of nine aliases of the one before ("billion laughs"), and a
+    /// target whose key is the last: expanding it would take hours.
+    static let laughs: String = {
+        var text = "a0: &a0 [x]\n"
+        for level in 1...9 {
+            text += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]\n"
+        }
+        return text + "targets: [ { ? *a9 : 1 } ]\n"
+    }()
 
     static let cases: [Case] = [
         // Durations: each flag, each kind of garbage.
@@ -91,7 +103,27 @@ import TestSupport
              files: ["c.yml": configWith(defaults: "  lock_timeout: 1s")], message: "not both", secrets: [secret]),
         // Config files.
         Case(name: "config file missing", arguments: [config, "{dir}/none.yml"], message: "--config.file"),
-        Case(name: "config file is /dev/zero", arguments: [config, "/dev/zero"], message: "larger than 1 MiB"),
+        Case(name: "config file is /dev/zero", arguments: [config, "/dev/zero"], message: "not a regular file"),
+        Case(name: "config file is a FIFO", arguments: [config, "{dir}/fifo"], fifos: ["fifo"], message: "not a regular file"),
+        Case(name: "DSN file is a FIFO", environment: ["DATA_SOURCE_NAME_FILE": "{dir}/fifo"], fifos: ["fifo"], message: "not a regular file"),
+        Case(name: "config file is a directory", arguments: [config, "{dir}"], message: "a directory"),
+        Case(name: "web config certificate is a FIFO", arguments: ["--web.config.file", "{dir}/w.yml"], environment: ["DATA_SOURCE_NAME": "host=db"],
+             files: ["w.yml": "tls_server_config:\n  cert_file: {dir}/fifo\n  key_file: {dir}/key.pem\n"], fifos: ["fifo"], message: "not a regular file"),
+        Case(name: "telemetry path /probe/ after normalising", arguments: ["--web.telemetry-path", "/probe/"], message: "taken by a built-in endpoint"),
+        Case(name: "telemetry path with a dot part", arguments: ["--web.telemetry-path", "/./probe"], message: "must not hold"),
+        Case(name: "percent-encoding error with a quote in the password", environment: ["DATA_SOURCE_NAME": "postgresql://mon:ab%zz\"TAILSECRET@db/x"],
+             message: "invalid connection string", secrets: ["TAILSECRET"]),
+        Case(name: "secret as the database name", arguments: ["--config.check"],
+             environment: ["DATA_SOURCE_NAME": "dbname=postgresql://mon:Hunter2secret@db/postgres host=127.0.0.1 port=1"], exitCode: 0, message: "configuration OK", secrets: ["Hunter2secret"]),
+        Case(name: "a one-character password", arguments: ["--config.check"],
+             environment: ["DATA_SOURCE_NAME": "host=127.0.0.1 port=1 user=mon password=1"], exitCode: 0, message: "(not shown)"),
+        Case(name: "a NUL byte in a DSN from the config", arguments: [config, "{dir}/c.yml"],
+             files: ["c.yml": "targets:\n  - name: p\n    kind: postgres\n    dsn: \"host=127.0.0.1\\0password=\(secret)\"\n"], message: "NUL", secrets: [secret]),
+        Case(name: "billion laughs", arguments: [config, "{dir}/c.yml"], files: ["c.yml": laughs], message: "aliases"),
+        Case(name: "billion laughs in the web config", arguments: ["--web.config.file", "{dir}/w.yml"], environment: ["DATA_SOURCE_NAME": "host=db"],
+             files: ["w.yml": laughs], message: "aliases"),
+        Case(name: "an empty collector list", arguments: [config, "{dir}/c.yml"],
+             files: ["c.yml": "targets:\n  - name: p\n    kind: postgres\n    dsn: \"host=db\"\n    collectors: []\n"], message: "collectors"),
         Case(name: "config file not UTF-8", arguments: [config, "{dir}/c.yml"], rawFiles: ["c.yml": Array("targets: ".utf8) + [0xFF, 0xFE, 0x0A]], message: "not UTF-8"),
         Case(name: "config key written twice", arguments: [config, "{dir}/c.yml"],
              files: ["c.yml": configWith(defaults: "  lock_timeout: 1s\n  lock_timeout: 2s")],
@@ -176,6 +208,9 @@ import TestSupport
         }
         for (name, content) in input.files {
             try expand(content).write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8)
+        }
+        for name in input.fifos where !FileManager.default.fileExists(atPath: "\(directory)/\(name)") {
+            #expect(mkfifo("\(directory)/\(name)", 0o600) == 0)
         }
         for (name, bytes) in input.rawFiles {
             try Data(bytes).write(to: URL(fileURLWithPath: "\(directory)/\(name)"))

@@ -101,6 +101,27 @@ import TestSupport
         #expect(texts.allSatisfy { $0.count <= 120 && !$0.contains("\n") })
     }
 
+    /// pg_stat_statements keeps utility statements word for word: a role's password set with
+    /// `ALTER ROLE … PASSWORD` must not become a label value of the statement texts.
+    @Test func aStatementThatSetsAPasswordIsNotShown() async throws {
+        var options = CollectorOptions()
+        options.statementsTopN = 500
+        options.statementsIncludeQuery = true
+        let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)], options: options)
+        let primary = try await AdminConnection.open(bed.primaryAdminDSN)
+        let secret = "Victim-Pa55-\(UInt32.random(in: 0...UInt32.max))"
+        try await primary.run("DROP ROLE IF EXISTS pgstack_victim; CREATE ROLE pgstack_victim")
+        for _ in 0..<3 { try await primary.run("ALTER ROLE pgstack_victim PASSWORD '\(secret)'") }
+        let scrape = try await engine.scrape()
+        try await primary.run("DROP ROLE pgstack_victim")
+        await engine.shutdown()
+        await primary.close()
+        let texts = scrape.samples("pg_stat_statements_query_info").compactMap { $0.labels["query"] }
+        #expect(texts.count > 5)
+        #expect(texts.contains("(not shown: the text mentions a password)"))
+        #expect(!texts.contains { $0.contains(secret) })
+    }
+
     @Test func theSeriesOfAFullScrapeStayWithinBudget() async throws {
         let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN), ("replica", .postgres, bed.replicaDSN)])
         let primary = try await AdminConnection.open(bed.primaryAdminDSN)

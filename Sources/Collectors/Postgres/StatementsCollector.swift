@@ -144,7 +144,8 @@ private func textQuery(limit: Int, length: Int) -> MetricQuery {
             """
             SELECT DISTINCT ON (s.queryid, d.datname, usename)
                    s.queryid::text AS queryid, d.datname, coalesce(r.rolname, s.userid::text) AS usename,
-                   left(regexp_replace(s.query, '\\s+', ' ', 'g'), \(length)) AS query
+                   CASE WHEN s.query ~* '(password|passwd|secret)' THEN '(not shown: the text mentions a password)'
+                        ELSE left(regexp_replace(s.query, '\\s+', ' ', 'g'), \(length)) END AS query
             FROM pg_stat_statements(true) s
             JOIN pg_database d ON d.oid = s.dbid
             LEFT JOIN pg_roles r ON r.oid = s.userid
@@ -156,6 +157,6 @@ private func textQuery(limit: Int, length: Int) -> MetricQuery {
         },
         labels: ["queryid", "datname", "usename"],
         metrics: [
-            .info("pg_stat_statements_query_info", labels: ["query"], help: "A top statement's text, whitespace folded and truncated to statements_query_length; value 1. Only with statements_include_query."),
+            .info("pg_stat_statements_query_info", labels: ["query"], help: "A top statement's text, whitespace folded and truncated to statements_query_length (not shown when it mentions a password); value 1. Only with statements_include_query."),
         ])
 }
