@@ -121,12 +121,5 @@ public struct UnexpectedStatus: Error, CustomStringConvertible {
 /// Runs `body`, then stops `exporter` whether `body` returned or threw: the structured form of
 /// starting an exporter for a test and stopping it at the end.
 public func stopping<T>(_ exporter: ExporterProcess, after body: () async throws -> T) async throws -> T {
-    do {
-        let result = try await body()
-        await exporter.stop()
-        return result
-    } catch {
-        await exporter.stop()
-        throw error
-    }
+    try await withCleanup(body) { await exporter.stop() }
 }

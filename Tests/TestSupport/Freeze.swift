@@ -26,14 +26,7 @@ public struct Freeze: Sendable {
     /// Runs `body` while `server` is frozen, and resumes it whatever `body` does.
     public static func during<T>(_ server: String, _ body: () async throws -> T) async throws -> T {
         let freeze = try await stop(server)
-        do {
-            let result = try await body()
-            await freeze.resume()
-            return result
-        } catch {
-            await freeze.resume()
-            throw error
-        }
+        return try await withCleanup(body) { await freeze.resume() }
     }
 
     struct NoProcess: Error {

@@ -13,8 +13,11 @@ import PostgresClient
 /// WAL arrives.
 public let standbyLagSecondsSQL = """
     CASE WHEN NOT pg_is_in_recovery() THEN 0
-         WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn()
-              AND (SELECT status FROM receiver) = 'streaming' THEN 0
+         WHEN (SELECT status FROM receiver) = 'streaming'
+              AND (pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn()
+                   OR (pg_wal_lsn_diff(pg_last_wal_receive_lsn(), '0/0') % current_setting('wal_block_size')::numeric = 0
+                       AND pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())
+                           < current_setting('wal_block_size')::numeric)) THEN 0
          WHEN pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn() THEN
              greatest(0, extract(epoch FROM clock_timestamp()
                   - coalesce(pg_last_xact_replay_timestamp(), pg_postmaster_start_time())))
@@ -29,7 +32,9 @@ public let standbyLagSecondsSQL = """
 ///
 /// `pg_replication_lag_seconds` keeps postgres_exporter's name with a value that is right in
 /// both cases that one gets wrong. It is 0 while the WAL receiver streams and replay has
-/// caught up with what was received, so it stays 0 on an idle primary. While replay is behind
+/// caught up with what was received, so it stays 0 on an idle primary (also when what is left
+/// is the start of a record the primary has flushed only up to a page boundary: the standby
+/// has received up to that boundary and cannot replay the record before the rest comes). While replay is behind
 /// what was received (slow or paused replay) it is the time since the last replayed
 /// transaction committed (or since the standby started, if it has replayed none). When the receiver is not streaming (the stream broke, the primary is
 /// gone) it is the time since the later of the last replayed transaction and the last message
