@@ -80,17 +80,24 @@ public struct ConnectionString: Sendable {
         if host.contains(":") && !host.hasPrefix("/") { host = "[\(host)]" }  // IPv6
         var text = "\(host):\(shown(options["port"] ?? "5432"))/\(shown(database ?? options["user"] ?? ""))"
         if let user = options["user"] { text += " user=\(shown(user))" }
-        return text
+        // A secret may still match across the parts and their labels (`user=` + a user name).
+        return secrets.contains { !$0.isEmpty && text.utf8.firstRange(of: $0.utf8) != nil } ? "(address not shown: it would give a secret away)" : text
+    }
+
+    /// The secrets this string carries: `password`, `sslpassword` and a password given apart.
+    private var secrets: [String] {
+        Self.secretOptions.compactMap { options[$0] } + [separatePassword].compactMap { $0 }
     }
 
     /// A part of the address as it may be shown: itself, or `(not shown)` when it holds a
     /// secret (even a one-character password would be given away by replacing it in place) or
     /// looks like a connection string written in the wrong place.
     private func shown(_ part: String) -> String {
-        let secrets = Self.secretOptions.compactMap { options[$0] } + [separatePassword].compactMap { $0 }
         let holdsSecret = secrets.contains { !$0.isEmpty && part.utf8.firstRange(of: $0.utf8) != nil }
         let looksLikeDSN = part.contains("://") || part.contains("=") || part.contains("@")
-        return holdsSecret || looksLikeDSN ? "(not shown)" : part
+        // Control characters and bytes that were not UTF-8 (U+FFFD) make no readable address.
+        let garbled = part.unicodeScalars.contains { $0 == "\u{FFFD}" || $0.properties.generalCategory == .control }
+        return holdsSecret || looksLikeDSN || garbled ? "(not shown)" : part
     }
 
     /// What tells this connection from any other (every option, the separate password and
@@ -104,7 +111,7 @@ public struct ConnectionString: Sendable {
     public func redact(_ message: String) -> String {
         var text = message
         if !raw.isEmpty { text = text.replacingAll(raw, with: "<dsn>") }
-        let secrets = Self.secretOptions.compactMap { options[$0] } + [separatePassword].compactMap { $0 }
+        let secrets = self.secrets
         for secret in secrets where !secret.isEmpty {
             for form in Set([secret, Self.percentEncoded(secret), Self.quoted(secret)]) {
                 text = text.replacingAll(form, with: "<redacted>")
