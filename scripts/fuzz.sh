@@ -14,7 +14,11 @@ FuzzTextEncoder runs, the texts it encodes from a few hundred of its inputs must
 `promtool check metrics` (lint warnings are fine, parse errors are not).
 
 Environment:
-  PGSTACK_FUZZ_SECONDS   seconds per target (default 30)
+  PGSTACK_FUZZ_SECONDS   seconds per target (default 30; with PGSTACK_FUZZ_RUNS, the most it may take)
+  PGSTACK_FUZZ_RUNS      inputs per target instead of a time (CI: 60,000 from the fixed seed, a
+                         bounded run that varies little between machines; an input a run finds
+                         becomes a corpus case)
+  PGSTACK_FUZZ_SEED      libFuzzer's seed (default 1)
   PGSTACK_FUZZ_CONFIG    debug (default) or release
   PGSTACK_FUZZ_DUMPS     FuzzTextEncoder inputs whose texts promtool checks (default 300)
   PGSTACK_FUZZ_KEEP=1    keep the temporary directory (grown corpora, logs); kept anyway on failure
@@ -27,6 +31,8 @@ EOF
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 seconds=${PGSTACK_FUZZ_SECONDS:-30}
+runs_wanted=${PGSTACK_FUZZ_RUNS:-}
+seed=${PGSTACK_FUZZ_SEED:-1}
 config=${PGSTACK_FUZZ_CONFIG:-debug}
 dumps=${PGSTACK_FUZZ_DUMPS:-300}
 scratch=.build-fuzz
@@ -146,12 +152,13 @@ for target in "${targets[@]}"; do
     mkdir -p "$dir/corpus"
     cp -R "Fuzz/corpus/$target/." "$dir/corpus/"
     seeds=$(find "$dir/corpus" -type f | wc -l)
-    args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/")
+    args=(-max_total_time="$seconds" -seed="$seed" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/")
+    if [[ -n $runs_wanted ]]; then args+=(-runs="$runs_wanted"); fi
     if [[ -f Fuzz/dict/$target.dict ]]; then args+=(-dict="$PWD/Fuzz/dict/$target.dict"); fi
     rc=0
     # In the temporary directory (relative paths in inputs land there), with no stdin, and
     # without Swift's backtracer, which would take the crash from libFuzzer (no input saved).
-    (cd "$dir" && SWIFT_BACKTRACE=enable=no "$bin/$target" "${args[@]}" corpus) \
+    (cd "$dir" && SWIFT_BACKTRACE=enable=no SWIFT_DETERMINISTIC_HASHING=1 "$bin/$target" "${args[@]}" corpus) \
         > "$dir/fuzz.log" 2>&1 < /dev/null || rc=$?
     runs=$(final_stat number_of_executed_units "$dir/fuzz.log")
     speed=$(final_stat average_exec_per_sec "$dir/fuzz.log")
@@ -163,7 +170,7 @@ for target in "${targets[@]}"; do
         failed+=("$target")
         continue
     fi
-    echo "$target: ok, ${runs:-?} runs in ${seconds}s (${speed:-?} exec/s), coverage ${coverage:-?}, corpus $seeds -> $inputs inputs"
+    echo "$target: ok, ${runs:-?} runs (${speed:-?} exec/s), coverage ${coverage:-?}, corpus $seeds -> $inputs inputs"
     if [[ $target == FuzzTextEncoder ]] && ! check_encoder_texts "$dir"; then
         failed+=("$target/promtool")
     fi
