@@ -23,7 +23,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         // white space around them: a value folded from an indented line is quoted without it.
         for line in Array(text.utf8).split(separator: UInt8(ascii: "\n")) {
             let lineText = String(decoding: line, as: UTF8.self).trimmingWhitespace()
-            guard lineText.count > 12, FuzzSupport.bytes(lineText.lowercased().utf8, contain: "password".utf8) else { continue }
+            // A key alone (`password_env:`) is a setting's name, which errors may say.
+            let keyAlone = lineText.hasSuffix(":") && !lineText.dropLast().contains(where: { $0 == ":" || $0 == " " })
+            guard lineText.count > 12, !keyAlone, FuzzSupport.bytes(lineText.lowercased().utf8, contain: "password".utf8) else { continue }
             fuzzCheck(!FuzzSupport.bytes(description, contain: lineText.utf8),
                       "the error \(error.description.debugDescription) repeats the line \(lineText.debugDescription)")
         }
