@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""scripts/gen-dashboards — write dashboards/*.json (Grafana classic JSON) from the
-compact descriptions below. Commit the generator and its output together;
+"""scripts/gen-dashboards.py — write dashboards/*.json (Grafana classic JSON) from the
+compact descriptions below, with Grafana's typed builders (grafana-foundation-sdk, pinned
+in scripts/requirements.txt). Commit the generator and its output together;
 scripts/check-monitoring fails when the JSON is not what this script writes.
 
-Usage: scripts/gen-dashboards [--check]
+Usage: scripts/gen-dashboards.py [--check]
   --check   write nothing; exit 1 if a dashboard file differs from the generated one
 
 Every dashboard: an `__inputs` entry DS_PROMETHEUS and a `datasource` template variable
@@ -14,47 +15,79 @@ description of what to look for. Only metric names from docs/metrics.md are used
 """
 import json
 import sys
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "dashboards"
+
+# The output holds the SDK's defaults, so another SDK version would write other JSON.
+SDK = next(l for l in (ROOT / "scripts/requirements.txt").read_text().splitlines() if l.startswith("grafana-foundation-sdk=="))
+try:
+    installed = metadata.version("grafana-foundation-sdk")
+    if f"grafana-foundation-sdk=={installed}" != SDK:
+        raise ImportError(f"{installed} is installed")
+    from grafana_foundation_sdk.builders import common as cb, dashboard as db, gauge, prometheus, stat, table, timeseries
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+    from grafana_foundation_sdk.models import common as cm, dashboard as dm
+except ImportError as e:  # metadata.PackageNotFoundError is one too
+    sys.exit(f"gen-dashboards: needs {SDK} ({e}): python3 -m pip install -r scripts/requirements.txt")
 
 # Label selectors; Grafana substitutes the variables ("All" is the regex .*).
 PG = 'job=~"$job", instance=~"$instance", target=~"$target"'
 DB = PG + ', datname=~"$datname"'
 PB = 'job=~"$job", instance=~"$instance", target=~"$pgbouncer"'
 RI = "$__rate_interval"
+DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
+KINDS = {"timeseries": timeseries.Panel, "stat": stat.Panel, "gauge": gauge.Panel, "table": table.Panel}
 
 
-def panel(title, unit, description, *targets, kind="timeseries", w=12, h=8, mappings=None, stack=False):
-    """One panel: targets are (expr, legendFormat) pairs."""
-    return {
-        "title": title, "unit": unit, "description": description, "targets": targets,
-        "kind": kind, "w": w, "h": h, "mappings": mappings, "stack": stack,
-    }
+def panel(title, unit, description, *targets, kind="timeseries", w=12, h=8, states=(), stack=False):
+    """One panel: targets are (expr, legendFormat) pairs, states the (text, color) shown for 0 and 1.
+    Percent stats and gauges get the 85% / 95% thresholds of the alerts; tables show instant values."""
+    mappings = [dm.ValueMap(options={str(i): dm.ValueMappingResult(text=t, color=c) for i, (t, c) in enumerate(states)})]
+    p = (KINDS[kind]().title(title).description(description).datasource(DATASOURCE).span(w).height(h).unit(unit)
+         .mappings(mappings if states else []))
+    for i, (expr, legend) in enumerate(targets):
+        q = prometheus.Dataquery().datasource(DATASOURCE).expr(expr).legend_format(legend).ref_id(chr(ord("A") + i))
+        p.with_target(q.instant() if kind == "table" else q.range())
+    if kind == "timeseries":
+        p.draw_style(cm.GraphDrawStyle.LINE).line_width(1).fill_opacity(10).show_points(cm.VisibilityMode.NEVER)
+        p.stacking(cb.StackingConfig().mode(cm.StackingMode.NORMAL if stack else cm.StackingMode.NONE).group("A"))
+        p.legend(cb.VizLegendOptions().display_mode(cm.LegendDisplayMode.TABLE).placement(cm.LegendPlacement.BOTTOM)
+                 .calcs(["lastNotNull", "max"]).show_legend(True))
+        p.tooltip(cb.VizTooltipOptions().mode(cm.TooltipDisplayMode.MULTI).sort(cm.SortOrder.DESCENDING))
+    elif kind in ("stat", "gauge"):
+        steps = [dm.Threshold(color="green", value=None)]
+        if unit == "percentunit":
+            p.min(0).max(1)
+            steps += [dm.Threshold(color="orange", value=0.85), dm.Threshold(color="red", value=0.95)]
+        p.color_scheme(db.FieldColor().mode(dm.FieldColorModeId.THRESHOLDS))
+        p.thresholds(db.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps(steps))
+        p.reduce_options(cb.ReduceDataOptions().calcs(["lastNotNull"]).fields("").values(False))
+        if kind == "stat":
+            p.color_mode(cm.BigValueColorMode.BACKGROUND).text_mode(cm.BigValueTextMode.VALUE_AND_NAME)
+    else:
+        p.show_header(True).with_transformation(dm.DataTransformerConfig(id_val="labelsToFields", options={"mode": "columns"}))
+    return p
 
 
-def row(title):
-    return {"row": title}
-
-
-ROLE_MAPPING = [{"type": "value", "options": {
-    "0": {"text": "primary", "color": "blue"}, "1": {"text": "replica", "color": "purple"}}}]
-UP_MAPPING = [{"type": "value", "options": {
-    "0": {"text": "DOWN", "color": "red"}, "1": {"text": "up", "color": "green"}}}]
+row = db.Row
+ROLE = [("primary", "blue"), ("replica", "purple")]
+UP = [("DOWN", "red"), ("up", "green")]
 
 # ---------------------------------------------------------------------------- dashboards
 OVERVIEW = [
     row("Targets"),
     panel("PostgreSQL targets up", "none",
           "1 when the target answered the exporter's last scrape (pg_up). Anything DOWN pages (PostgresDown).",
-          (f"pg_up{{{PG}}}", "{{target}}"), kind="stat", w=6, mappings=UP_MAPPING),
+          (f"pg_up{{{PG}}}", "{{target}}"), kind="stat", w=6, states=UP),
     panel("PgBouncer targets up", "none",
           "1 when the PgBouncer admin console answered the last scrape (pgbouncer_up). DOWN pages (PgBouncerDown).",
-          (f"pgbouncer_up{{{PB}}}", "{{target}}"), kind="stat", w=6, mappings=UP_MAPPING),
+          (f"pgbouncer_up{{{PB}}}", "{{target}}"), kind="stat", w=6, states=UP),
     panel("Role", "none",
           "primary or replica (pg_is_in_recovery()). A change you did not plan means a failover happened.",
-          (f"pg_replication_is_replica{{{PG}}}", "{{target}}"), kind="stat", w=6, mappings=ROLE_MAPPING),
+          (f"pg_replication_is_replica{{{PG}}}", "{{target}}"), kind="stat", w=6, states=ROLE),
     panel("Connections used", "percentunit",
           "Client backends over the connections open to ordinary roles. Above 85% warns, above 95% pages; at 100% logins are refused.",
           (f"pg_connections_used_ratio{{{PG}}}", "{{target}}"), kind="gauge", w=6),
@@ -114,8 +147,7 @@ REPLICATION = [
     row("Primary: replication slots"),
     panel("Slot active", "none",
           "1 while a process uses the slot. An inactive slot retains WAL forever (PostgresReplicationSlotInactive).",
-          (f"pg_replication_slots_active{{{PG}}}", "{{target}} {{slot_name}}"), mappings=[{"type": "value", "options": {
-              "0": {"text": "inactive", "color": "red"}, "1": {"text": "active", "color": "green"}}}]),
+          (f"pg_replication_slots_active{{{PG}}}", "{{target}} {{slot_name}}"), states=[("inactive", "red"), ("active", "green")]),
     panel("WAL retained by slot", "bytes",
           "WAL each slot holds back from removal. Steady growth means its consumer is behind or gone; over 10 GiB warns.",
           (f"pg_replication_slots_pg_wal_lsn_diff{{{PG}}}", "{{target}} {{slot_name}}")),
@@ -270,8 +302,7 @@ WAL = [
           (f"pg_stat_archiver_last_failure_age_seconds{{{PG}}}", "{{target}} since last failure")),
     panel("Archive mode", "none",
           "1 if archive_mode is on. Off on a primary that should be backed up means no point-in-time recovery.",
-          (f"pg_archive_mode{{{PG}}}", "{{target}}"), kind="stat", mappings=[{"type": "value", "options": {
-              "0": {"text": "off", "color": "orange"}, "1": {"text": "on", "color": "green"}}}]),
+          (f"pg_archive_mode{{{PG}}}", "{{target}}"), kind="stat", states=[("off", "orange"), ("on", "green")]),
     row("Checkpoints"),
     panel("Checkpoints", "short",
           "Scheduled and requested checkpoints per interval (pg_stat_bgwriter before 17, pg_stat_checkpointer from 17). Mostly requested ones mean max_wal_size is too small.",
@@ -298,20 +329,6 @@ DASHBOARDS = [
     ("pgstack-wal", "wal-archiving.json", "pgstack / WAL & archiving", WAL, ["target"]),
 ]
 
-DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
-
-
-def query_variable(name, label, query, description):
-    return {
-        "name": name, "label": label, "description": description, "type": "query",
-        "datasource": DATASOURCE, "definition": query,
-        "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
-        "refresh": 2, "sort": 1, "multi": True, "includeAll": True, "allValue": ".*",
-        "current": {"selected": True, "text": ["All"], "value": ["$__all"]}, "options": [],
-        "hide": 0, "regex": "",
-    }
-
-
 VARIABLES = {
     "job": ("job", "label_values(pgstack_exporter_build_info, job)", "Prometheus job of the exporter"),
     "instance": ("instance", 'label_values(pgstack_exporter_build_info{job=~"$job"}, instance)', "The exporter (host:port)"),
@@ -321,62 +338,36 @@ VARIABLES = {
 }
 
 
-def build_panel(spec, pid, x, y):
-    kind = spec["kind"]
-    p = {
-        "id": pid, "type": kind, "title": spec["title"], "description": spec["description"],
-        "datasource": DATASOURCE, "gridPos": {"h": spec["h"], "w": spec["w"], "x": x, "y": y},
-        "fieldConfig": {"defaults": {"unit": spec["unit"], "mappings": spec["mappings"] or []}, "overrides": []},
-        "options": {},
-        "targets": [
-            {"datasource": DATASOURCE, "expr": expr, "legendFormat": legend, "refId": chr(ord("A") + i),
-             "instant": kind == "table", "range": kind != "table"}
-            for i, (expr, legend) in enumerate(spec["targets"])
-        ],
-    }
-    defaults = p["fieldConfig"]["defaults"]
-    if kind == "timeseries":
-        defaults["custom"] = {"drawStyle": "line", "lineWidth": 1, "fillOpacity": 10, "showPoints": "never",
-                              "stacking": {"mode": "normal" if spec["stack"] else "none", "group": "A"}}
-        p["options"] = {"legend": {"displayMode": "table", "placement": "bottom", "calcs": ["lastNotNull", "max"]},
-                        "tooltip": {"mode": "multi", "sort": "desc"}}
-    elif kind in ("stat", "gauge"):
-        defaults["color"] = {"mode": "thresholds"}
-        if spec["unit"] == "percentunit":
-            defaults.update({"min": 0, "max": 1, "thresholds": {"mode": "absolute", "steps": [
-                {"color": "green", "value": None}, {"color": "orange", "value": 0.85}, {"color": "red", "value": 0.95}]}})
-        else:
-            defaults["thresholds"] = {"mode": "absolute", "steps": [{"color": "green", "value": None}]}
-        p["options"] = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-                        "colorMode": "background" if kind == "stat" else "value", "textMode": "value_and_name"}
-    elif kind == "table":
-        p["options"] = {"showHeader": True}
-        p["transformations"] = [{"id": "labelsToFields", "options": {"mode": "columns"}}]
-    return p
+def query_variable(name, label, query, description):
+    return (db.QueryVariable(name).label(label).description(description).datasource(DATASOURCE)
+            .query({"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"})
+            .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dm.VariableSort.ALPHABETICAL_ASC)
+            .multi(True).include_all(True).all_value(".*").hide(dm.VariableHide.DONT_HIDE).regex("").options([])
+            .current(dm.VariableOption(selected=True, text=["All"], value=["$__all"])))
 
 
-def build_dashboard(uid, title, specs, extra_vars):
-    panels, pid, x, y, row_h = [], 1, 0, 0, 0
-    for spec in specs:
-        if "row" in spec:
-            if x:
-                x, y = 0, y + row_h
-            panels.append({"id": pid, "type": "row", "title": spec["row"], "collapsed": False,
-                           "gridPos": {"h": 1, "w": 24, "x": 0, "y": y}, "panels": []})
-            pid, y, row_h = pid + 1, y + 1, 0
-            continue
-        if x + spec["w"] > 24:
-            x, y, row_h = 0, y + row_h, 0
-        panels.append(build_panel(spec, pid, x, y))
-        pid, x, row_h = pid + 1, x + spec["w"], max(row_h, spec["h"])
-    variables = [{
-        "name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
-        "current": {"selected": False, "text": "${DS_PROMETHEUS}", "value": "${DS_PROMETHEUS}"},
-        "hide": 0, "refresh": 1, "regex": "", "options": [],
-    }]
+def build_dashboard(uid, title, items, extra_vars):
+    """The SDK lays the panels out left to right, a new line when 24 columns are full or at a row."""
+    d = (db.Dashboard(title).uid(uid).tags(["pgstack", "postgresql", "pgbouncer"]).version(1)
+         .description(f"{title}: pgstack_exporter (PostgreSQL primaries, standbys, PgBouncer). Generated by scripts/gen-dashboards.py.")
+         .tooltip(dm.DashboardCursorSync.CROSSHAIR).refresh("30s").time("now-3h", "now").timezone("")
+         .link(db.DashboardLink("pgstack dashboards").type(dm.DashboardLinkType.DASHBOARDS).tags(["pgstack"])
+               .as_dropdown(False).include_vars(True).keep_time(True).icon("external link").target_blank(False)
+               .tooltip("").url(""))
+         .annotation(db.AnnotationQuery().built_in(1).datasource(dm.DataSourceRef(type_val="grafana", uid="-- Grafana --"))
+                     .enable(True).hide(True).icon_color("rgba(0, 211, 255, 1)").name("Annotations & Alerts").type("dashboard"))
+         .with_variable(db.DatasourceVariable("datasource").label("Data source").type("prometheus").hide(dm.VariableHide.DONT_HIDE)
+                        .regex("").current(dm.VariableOption(selected=False, text="${DS_PROMETHEUS}", value="${DS_PROMETHEUS}"))))
     for name in ["job", "instance"] + extra_vars:
-        label, query, description = VARIABLES[name]
-        variables.append(query_variable(name, label, query, description))
+        d.with_variable(query_variable(name, *VARIABLES[name]))
+    for pid, item in enumerate(items, 1):
+        (d.with_row if isinstance(item, db.Row) else d.with_panel)(item.id(pid))
+    out = json.loads(json.dumps(d.build(), cls=JSONEncoder))
+    # Not in the SDK's builders: the datasource variable's refresh, the query text Grafana lists
+    # for a variable (definition), and the import inputs and plugin list of an exported dashboard.
+    out["templating"]["list"][0].update(refresh=1, options=[])
+    for v in out["templating"]["list"][1:]:
+        v["definition"] = v["query"]["query"]
     return {
         "__inputs": [{"name": "DS_PROMETHEUS", "label": "Prometheus", "description": "Prometheus that scrapes pgstack_exporter",
                       "type": "datasource", "pluginId": "prometheus", "pluginName": "Prometheus"}],
@@ -388,18 +379,7 @@ def build_dashboard(uid, title, specs, extra_vars):
             {"type": "panel", "id": "gauge", "name": "Gauge", "version": ""},
             {"type": "panel", "id": "table", "name": "Table", "version": ""},
         ],
-        "id": None, "uid": uid, "title": title, "tags": ["pgstack", "postgresql", "pgbouncer"],
-        "description": f"{title}: pgstack_exporter (PostgreSQL primaries, standbys, PgBouncer). Generated by scripts/gen-dashboards.",
-        "editable": True, "graphTooltip": 1, "schemaVersion": 39, "version": 1, "refresh": "30s",
-        "time": {"from": "now-3h", "to": "now"}, "timepicker": {}, "timezone": "",
-        "links": [{"type": "dashboards", "tags": ["pgstack"], "asDropdown": False, "includeVars": True,
-                   "keepTime": True, "title": "pgstack dashboards", "icon": "external link", "targetBlank": False,
-                   "tooltip": "", "url": ""}],
-        "annotations": {"list": [{"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
-                                  "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
-                                  "name": "Annotations & Alerts", "type": "dashboard"}]},
-        "templating": {"list": variables},
-        "panels": panels,
+        "id": None, **out,
     }
 
 
@@ -415,7 +395,7 @@ def main():
         else:
             path.write_text(text)
     if stale:
-        print("gen-dashboards: out of date (run scripts/gen-dashboards): " + ", ".join(stale), file=sys.stderr)
+        print("gen-dashboards: out of date (run scripts/gen-dashboards.py): " + ", ".join(stale), file=sys.stderr)
         return 1
     return 0
 
