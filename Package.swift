@@ -115,6 +115,12 @@ let package = Package(
                 "Exporter", "Collectors", "Exposition", "PostgresClient", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The collectors without a server: recorded results through each collector's mapping.
+        .testTarget(
+            name: "CollectorsTests",
+            dependencies: ["Collectors", "Exposition", "PostgresClient", "TestSupport"],
             // Recorded server answers and their expected exposition, read from the source tree.
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/record-fixtures.sh — records what the test bed's primary answers to every PostgreSQL
-# collector's statements into Tests/ExporterTests/Fixtures/postgres-MAJOR.{json,prom}, so the
+# collector's statements into Tests/CollectorsTests/Fixtures/postgres-MAJOR.{json,prom}, so the
 # collectors' mapping is tested without a server (RecordedServerTests). Run it after changing a
 # collector's SQL or output, review the diff of the .prom file, and commit both files.
 set -euo pipefail
@@ -10,4 +10,4 @@ scripts/testbed up
 eval "$(scripts/testbed env)"
 swift build --build-tests
 PGSTACK_RECORD_FIXTURES=1 swift test --skip-build --filter 'RecordedServerTests/recordThePrimary'
-git status --short Tests/ExporterTests/Fixtures
+git status --short Tests/CollectorsTests/Fixtures

@@ -11,13 +11,13 @@ suites=(
     PostgresClientTests.ConnectionStringTests
     ExporterTests.ConfigurationFileTests
     ExporterTests.MetricsDocumentTests
-    ExporterTests.PgBouncerColumnSetTests
-    ExporterTests.QueryCollectorTests
     ExporterTests.JSONTextTests
-    ExporterTests.RefreshIntervalTests
     ExporterTests.SessionStateTests
-    ExporterTests.VersionedSQLTests
-    ExporterTests.RecordedServerTests
+    CollectorsTests.PgBouncerColumnSetTests
+    CollectorsTests.CollectorEngineTests
+    CollectorsTests.RefreshIntervalTests
+    CollectorsTests.VersionedSQLTests
+    CollectorsTests.RecordedServerTests
 )
 pattern=$(IFS='|'; echo "${suites[*]}")
 filter="^(${pattern//./\\.})([/.]|$)"

@@ -1,63 +1,96 @@
 public import Exposition
 public import PostgresClient
 
-/// Runs SQL against one target for a collector. The scrape engine provides it, with the
-/// collector's timeout already applied; collectors know nothing of connections or HTTP.
-public protocol QueryRunner: Sendable {
-    /// What the target is (kind and version), so a collector can pick its SQL.
-    var server: ServerInfo { get }
-    /// The target's collector options.
-    var options: CollectorOptions { get }
-    /// Runs one statement and returns its rows as text.
-    func query(_ sql: String) async throws -> QueryResult
-    /// Runs several statements (each one statement, no `;` between them) and returns each one's
-    /// rows, in order — in one round trip where the target allows it. The first failure fails
-    /// them all.
-    func queries(_ statements: [String]) async throws -> [QueryResult]
-    /// Where results kept between scrapes (``MetricQuery/refreshInterval``) go: the target's
-    /// cache, under this connection's identity; `nil`: keep nothing.
-    var resultCache: QueryResultCache.Slot? { get }
-}
-
-extension QueryRunner {
-    public var resultCache: QueryResultCache.Slot? { nil }
-
-    public func queries(_ statements: [String]) async throws -> [QueryResult] {
-        try await queriesOneByOne(statements)
-    }
-
-    /// ``queries(_:)`` one statement after the other, a round trip each.
-    public func queriesOneByOne(_ statements: [String]) async throws -> [QueryResult] {
-        var results: [QueryResult] = []
-        for statement in statements {
-            results.append(try await query(statement))
-        }
-        return results
-    }
-}
-
-/// Reads one part of a server's state and turns it into metric families.
-public protocol Collector: Sendable {
+/// Reads one part of a server's state, declared as data: for each query, its SQL per server
+/// version (and per the target's options) and a mapping of result columns to labels and
+/// metrics. Columns are found by name, so a column added in a later server version never breaks
+/// it, and a column missing from an older one only removes that metric.
+public struct Collector: Sendable {
     /// The name used in flags, the config file and the `collector` label (`connections`).
-    var name: String { get }
+    public let name: String
     /// The kind of target it reads.
-    var targetKind: ServerInfo.Kind { get }
+    public let targetKind: ServerInfo.Kind
     /// One line saying what it reads, for `--help` and the docs.
-    var summary: String { get }
-    /// The metrics it can produce, for the docs (the families actually returned may be fewer:
-    /// a column missing in this server version, or NULL, means no sample).
-    var metrics: [MetricDescription] { get }
+    public let summary: String
+    public let queries: [MetricQuery]
     /// Whether it reads the whole server once, or each database (tables, indexes).
-    var scope: CollectorScope { get }
+    public let scope: CollectorScope
     /// Whether it runs when the configuration does not ask for it.
-    var enabledByDefault: Bool { get }
-    /// Reads the target and returns this scrape's families.
-    func collect(from runner: any QueryRunner) async throws -> [MetricFamily]
+    public let enabledByDefault: Bool
+
+    public init(
+        name: String, targetKind: ServerInfo.Kind, summary: String, queries: [MetricQuery],
+        scope: CollectorScope = .cluster, enabledByDefault: Bool = true
+    ) {
+        self.name = name
+        self.targetKind = targetKind
+        self.summary = summary
+        self.queries = queries
+        self.scope = scope
+        self.enabledByDefault = enabledByDefault
+    }
+
+    /// The metrics it can produce, for the docs, with every option that adds labels on (the
+    /// families actually returned may be fewer: a column missing in this server version, or a
+    /// query the options leave out).
+    public var metrics: [MetricDescription] {
+        queries.flatMap { query in
+            let labels = query.labels(with: .everythingOn)
+            return query.metrics.map { metric in
+                MetricDescription(name: metric.name, type: metric.type, help: metric.help, labels: labels + metric.ownLabels)
+            }
+        }
+    }
+
+    /// Runs the queries the server's version, the options and the role's privileges allow:
+    /// those asked on every scrape together (``QueryRunner/queries(_:)``: one round trip on
+    /// PostgreSQL), those with a ``MetricQuery/refreshInterval`` through the cache. Families
+    /// come in query order.
+    public func collect(from runner: any QueryRunner) async throws -> [MetricFamily] {
+        let permitted = try await requirementsMet(runner)
+        let chosen = queries.enumerated().compactMap { index, query in
+            permitted[index] ? query.sql(forVersion: runner.server.versionNumber, options: runner.options).map { (query, $0) } : nil
+        }
+        let everyScrape = chosen.filter { query, _ in query.refreshInterval == nil }
+        var fresh = try await runner.queries(everyScrape.map(\.1)).makeIterator()
+        var families: [MetricFamily] = []
+        for (query, sql) in chosen {
+            var result: QueryResult
+            if let interval = query.refreshInterval {
+                result = try await runner.query(sql, reusedFor: interval)
+            } else if let next = fresh.next() {
+                result = next
+            } else {
+                throw PostgresError(kind: .queryFailed, message: "\(everyScrape.count) statements sent, fewer results returned")
+            }
+            if result.rows.isEmpty, let standIn = query.whenEmpty {
+                result = standIn(runner.server)
+            }
+            families += try query.families(from: result, options: runner.options)
+        }
+        return families
+    }
 }
 
 extension Collector {
-    public var scope: CollectorScope { .cluster }
-    public var enabledByDefault: Bool { true }
+    /// How long a server's answer to the queries' requirements (privileges, extensions) is
+    /// reused: they change rarely, and asking cost a round trip per collector per scrape.
+    public static let requirementsRecheck: Duration = .seconds(60)
+
+    /// Which queries may run: those without a requirement, and those whose requirement the
+    /// server confirms — all checked in one round trip, at most once per
+    /// ``requirementsRecheck`` per server (a privilege granted or revoked shows within it).
+    private func requirementsMet(_ runner: any QueryRunner) async throws -> [Bool] {
+        let checks = queries.enumerated().compactMap { index, query in query.requires.map { (index, $0) } }
+        var permitted = Array(repeating: true, count: queries.count)
+        guard !checks.isEmpty else { return permitted }
+        let sql = "SELECT " + checks.enumerated().map { "(\($1.1)) AS r\($0)" }.joined(separator: ", ")
+        let result = try await runner.query(sql, reusedFor: Self.requirementsRecheck)
+        for (position, check) in checks.enumerated() {
+            permitted[check.0] = result.rows.first?[position].flatMap(parseNumber) == 1
+        }
+        return permitted
+    }
 }
 
 /// Where a collector reads.
@@ -69,7 +102,7 @@ public enum CollectorScope: Sendable {
     case database
 }
 
-/// A metric a collector produces, as the docs list it.
+/// A metric as the docs and the exposition's HELP and TYPE lines describe it.
 public struct MetricDescription: Sendable {
     public let name: String
     public let type: MetricType

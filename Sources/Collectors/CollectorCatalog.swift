@@ -4,21 +4,21 @@ public import PostgresClient
 public enum CollectorCatalog {
     /// All collectors, PostgreSQL first, in the order they run (PgBouncer's `version` first of its
     /// kind: its `SHOW VERSION` is the console's liveness probe).
-    public static let all: [any Collector] = [
+    public static let all: [Collector] = [
         serverCollector,
-        ConnectionsCollector(),
+        connectionsCollector,
         replicationCollector,
         standbyCollector,
         replicationSlotsCollector,
-        StatementsCollector(),
+        statementsCollector,
         walCollector,
         archiverCollector,
         databaseCollector,
         locksCollector,
         checkpointsCollector,
-        SettingsCollector(),
+        settingsCollector,
         tablesCollector,
-        PgBouncerVersionCollector(),
+        pgbouncerVersionCollector,
         pgbouncerPoolsCollector,
         pgbouncerStatsCollector,
         pgbouncerDatabasesCollector,
@@ -27,12 +27,12 @@ public enum CollectorCatalog {
     ]
 
     /// The collectors that run by default on a target of `kind`.
-    public static func defaults(for kind: ServerInfo.Kind) -> [any Collector] {
+    public static func defaults(for kind: ServerInfo.Kind) -> [Collector] {
         all.filter { $0.targetKind == kind && $0.enabledByDefault }
     }
 
     /// The collector named `name` for targets of `kind`, if there is one.
-    public static func named(_ name: String, for kind: ServerInfo.Kind) -> (any Collector)? {
+    public static func named(_ name: String, for kind: ServerInfo.Kind) -> Collector? {
         all.first { $0.name == name && $0.targetKind == kind }
     }
 

@@ -32,3 +32,13 @@ public struct CollectorOptions: Sendable, Equatable {
         case waitEventType = "wait_event_type"
     }
 }
+
+extension CollectorOptions {
+    /// Every option that adds labels or series on, for the docs.
+    static var everythingOn: CollectorOptions {
+        var options = CollectorOptions()
+        options.activityLabels = ActivityLabel.allCases
+        options.statementsIncludeQuery = true
+        return options
+    }
+}

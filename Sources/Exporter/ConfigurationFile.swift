@@ -272,7 +272,7 @@ struct NodeReader {
         return target
     }
 
-    func collectorList(_ node: Node, path: String, kind: ServerInfo.Kind) throws -> [any Collector] {
+    func collectorList(_ node: Node, path: String, kind: ServerInfo.Kind) throws -> [Collector] {
         let items = try sequence(node, path: path)
         guard !items.isEmpty else { throw error(node, path, "is empty; leave it out for every default collector, or name at least one") }
         return try items.map { item in

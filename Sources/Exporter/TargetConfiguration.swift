@@ -10,7 +10,7 @@ public struct TargetConfiguration: Sendable {
     /// Where to connect. A secret: show only its ``ConnectionString/redacted`` form.
     public var connectionString: ConnectionString
     /// The collectors that run on every scrape, in order.
-    public var collectors: [any Collector]
+    public var collectors: [Collector]
     /// Settings shared with every other target unless this one overrides them.
     public var limits: TargetLimits
     /// What the collectors read (see ``CollectorOptions``).
@@ -23,7 +23,7 @@ public struct TargetConfiguration: Sendable {
     /// - Parameter collectors: the collectors to run; `nil` for every collector of `kind` but
     ///   those named in `disabled`.
     public init(name: String, kind: ServerInfo.Kind, connectionString: ConnectionString,
-                collectors: [any Collector]? = nil, disabled: Set<String> = [], limits: TargetLimits = TargetLimits(),
+                collectors: [Collector]? = nil, disabled: Set<String> = [], limits: TargetLimits = TargetLimits(),
                 options: CollectorOptions = CollectorOptions()) {
         self.name = name
         self.kind = kind

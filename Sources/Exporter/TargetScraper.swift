@@ -115,7 +115,7 @@ actor TargetScraper {
     /// Runs one collector: a cluster-wide one on the target's connection (`lease`, checked out
     /// if need be), a per-database one through ``executeInEachDatabase(_:deadline:)``.
     private nonisolated func execute(
-        _ collector: any Collector, lease: inout Lease?, deadline: ContinuousClock.Instant
+        _ collector: Collector, lease: inout Lease?, deadline: ContinuousClock.Instant
     ) async throws -> ([MetricFamily], PostgresError?) {
         guard collector.scope == .database else {
             let families = try await withRunner(on: pool, lease: &lease, deadline: deadline, timeout: target.limits.collectorTimeout) {
@@ -133,7 +133,7 @@ actor TargetScraper {
 
     /// Runs a per-database collector once in each discovered database. A database that fails
     /// does not hide the others: their families are kept and the failure is returned beside them.
-    private func executeInEachDatabase(_ collector: any Collector, deadline: ContinuousClock.Instant) async throws -> ([MetricFamily], PostgresError?) {
+    private func executeInEachDatabase(_ collector: Collector, deadline: ContinuousClock.Instant) async throws -> ([MetricFamily], PostgresError?) {
         let timeout = target.limits.collectorTimeout
         var families: [MetricFamily] = []
         var failure: PostgresError?

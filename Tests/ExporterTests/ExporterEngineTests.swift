@@ -74,11 +74,11 @@ import TestSupport
     /// A collector's statements go to PostgreSQL together; one that fails fails its collector
     /// alone, and the next collector still runs under the target's timeouts.
     @Test func aFailingStatementFailsItsCollectorOnlyAndTheTimeoutsStay() async throws {
-        let broken = QueryCollector(name: "broken", targetKind: .postgres, summary: "s", queries: [
+        let broken = Collector(name: "broken", targetKind: .postgres, summary: "s", queries: [
             MetricQuery(sql: "SELECT 1 AS one", metrics: [ColumnMetric("broken_first", .gauge, column: "one", help: "h")]),
             MetricQuery(sql: "SELECT n FROM no_such_table", metrics: [ColumnMetric("broken_second", .gauge, column: "n", help: "h")]),
         ])
-        let timeouts = QueryCollector(name: "timeouts", targetKind: .postgres, summary: "s", queries: [
+        let timeouts = Collector(name: "timeouts", targetKind: .postgres, summary: "s", queries: [
             MetricQuery(sql: "SELECT setting AS statement_timeout FROM pg_settings WHERE name = 'statement_timeout'",
                         metrics: [ColumnMetric("session_statement_timeout", .gauge, column: "statement_timeout", help: "h")]),
             MetricQuery(sql: "SELECT setting AS lock_timeout FROM pg_settings WHERE name = 'lock_timeout';",
@@ -103,12 +103,12 @@ import TestSupport
     /// server session are gone on the next. Here a collector deallocates them between two
     /// others: every collector must still answer, on this scrape and the next.
     @Test func aSessionThatLosesItsPreparedStatementsStillAnswersEveryCollector() async throws {
-        func selectOne(_ name: String) -> QueryCollector {
-            QueryCollector(name: name, targetKind: .postgres, summary: "s", queries: [
+        func selectOne(_ name: String) -> Collector {
+            Collector(name: name, targetKind: .postgres, summary: "s", queries: [
                 MetricQuery(sql: "SELECT 1 AS one", metrics: [ColumnMetric("session_\(name)", .gauge, column: "one", help: "h")]),
             ])
         }
-        let forget = QueryCollector(name: "forget", targetKind: .postgres, summary: "s", queries: [
+        let forget = Collector(name: "forget", targetKind: .postgres, summary: "s", queries: [
             MetricQuery(sql: "DEALLOCATE ALL", metrics: []),
         ])
         let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)]) { $0.collectors = [selectOne("before"), forget, selectOne("after")] }
@@ -125,7 +125,7 @@ import TestSupport
     /// check that arrives meanwhile is answered between two collectors, not after the last.
     @Test func aRoleCheckDuringASlowCollectionIsAnsweredBetweenCollectors() async throws {
         let slow = (0..<4).map { index in
-            QueryCollector(name: "slow\(index)", targetKind: .postgres, summary: "s", queries: [
+            Collector(name: "slow\(index)", targetKind: .postgres, summary: "s", queries: [
                 MetricQuery(sql: "SELECT 1 AS one FROM pg_sleep(0.5)", metrics: [ColumnMetric("slow\(index)_one", .gauge, column: "one", help: "h")]),
             ])
         }
@@ -148,7 +148,7 @@ import TestSupport
     @Test func throughATransactionPoolerTheSharedSessionIsLeftAsFound() async throws {
         var limits = TargetLimits()
         limits.collectorTimeout = .milliseconds(4321)
-        let probe = QueryCollector(name: "probe", targetKind: .postgres, summary: "s", queries: [
+        let probe = Collector(name: "probe", targetKind: .postgres, summary: "s", queries: [
             MetricQuery(sql: "SELECT setting AS statement_timeout FROM pg_settings WHERE name = 'statement_timeout'",
                         metrics: [ColumnMetric("pooled_statement_timeout", .gauge, column: "statement_timeout", help: "h")]),
         ])

@@ -1,4 +1,5 @@
 import Collectors
+import Exposition
 import Exporter
 import Foundation
 import Logging
@@ -14,7 +15,7 @@ import TestSupport
         bed = try TestBed.current()
     }
 
-    private func scrape(collectors: [any Collector]? = nil, options: CollectorOptions = CollectorOptions()) async throws -> ScrapeText {
+    private func scrape(collectors: [Collector]? = nil, options: CollectorOptions = CollectorOptions()) async throws -> ScrapeText {
         let target = TargetConfiguration(
             name: "bouncer", kind: .pgbouncer, connectionString: try ConnectionString(bed.pgbouncerDSN),
             collectors: collectors, options: options)
@@ -25,10 +26,11 @@ import TestSupport
 
     /// `SHOW STATE` arrived in PgBouncer 1.19: on 1.18 the console answers it with an error.
     @Test func aFailingShowFailsOnlyItsOwnCollector() async throws {
-        let state = KeyValueCollector(
-            name: "state", targetKind: .pgbouncer, summary: "SHOW STATE", sql: "SHOW STATE", keyColumn: "key", valueColumn: "value",
-            entries: [KeyedMetric("paused", "pgbouncer_state_paused", help: "h")])
-        let collectors: [any Collector] = [PgBouncerVersionCollector(), state, pgbouncerPoolsCollector, pgbouncerListsCollector]
+        let state = Collector(name: "state", targetKind: .pgbouncer, summary: "SHOW STATE", queries: [
+            MetricQuery(sql: "SHOW STATE", metrics: [ColumnMetric("pgbouncer_state_paused", .gauge, column: "paused", help: "h")],
+                        keyValue: KeyValueColumns(key: "key", value: "value")),
+        ])
+        let collectors: [Collector] = [pgbouncerVersionCollector, state, pgbouncerPoolsCollector, pgbouncerListsCollector]
         let scrape = try await scrape(collectors: collectors)
         #expect(scrape.value("pgbouncer_up", ["target": "bouncer"]) == 1)
         #expect(scrape.value("pgstack_exporter_collector_success", ["collector": "state"]) == 0)

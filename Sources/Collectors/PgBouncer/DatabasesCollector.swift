@@ -10,7 +10,7 @@ import PostgresClient
 /// become empty labels. `min_pool_size` appears in 1.16, `server_lifetime` in 1.23;
 /// `reserve_pool` is called `reserve_pool_size` from 1.24, which also adds the client
 /// connection limit and count.
-public let pgbouncerDatabasesCollector = QueryCollector(
+public let pgbouncerDatabasesCollector = Collector(
     name: "databases",
     targetKind: .pgbouncer,
     summary: "Database entries (SHOW DATABASES): pool sizes, connection limits, current server and client connections, paused and disabled.",

@@ -9,7 +9,7 @@ import PostgresClient
 /// `cl_cancel_req`, which 1.18 replaces with `cl_active_cancel_req` and `cl_waiting_cancel_req`
 /// and joins with `sv_active_cancel` and `sv_being_canceled`; 1.24 adds `load_balance_hosts`
 /// (not exported).
-public let pgbouncerPoolsCollector = QueryCollector(
+public let pgbouncerPoolsCollector = Collector(
     name: "pools",
     targetKind: .pgbouncer,
     summary: "Pool saturation per database and user (SHOW POOLS): clients active and waiting, server connections by state, the longest wait.",

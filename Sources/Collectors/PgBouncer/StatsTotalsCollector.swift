@@ -9,7 +9,7 @@ import PostgresClient
 /// 64-bit value is kept. Times arrive in microseconds and are exported in seconds.
 /// `server_assignment_count` appears in 1.23; the prepared-statement counters in 1.24.
 /// PgBouncer before 1.8 has no `SHOW STATS_TOTALS`: the query is skipped there.
-public let pgbouncerStatsCollector = QueryCollector(
+public let pgbouncerStatsCollector = Collector(
     name: "stats",
     targetKind: .pgbouncer,
     summary: "Traffic through the pooler per database (SHOW STATS_TOTALS): transactions, queries, bytes, time in transactions, queries and waits.",

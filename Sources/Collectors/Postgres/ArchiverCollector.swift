@@ -4,7 +4,7 @@ import PostgresClient
 /// WAL archiving (`pg_stat_archiver`): successes, failures, how long since each, and how many
 /// segments wait to be archived — which shows a stuck `archive_command` even on an idle
 /// primary, where the time since the last success grows anyway.
-public let archiverCollector = QueryCollector(
+public let archiverCollector = Collector(
     name: "archiver",
     targetKind: .postgres,
     summary: "WAL archiving (pg_stat_archiver): archived and failed counts, ages of the last success and failure, segments waiting (.ready), archive_mode.",

@@ -4,7 +4,7 @@ import PostgresClient
 /// Checkpoints and the background writer. PostgreSQL 17 moved the checkpoint counters from
 /// `pg_stat_bgwriter` to `pg_stat_checkpointer`; each is reported under its own view's
 /// names, as postgres_exporter names them, so that a dashboard can `or` the two.
-public let checkpointsCollector = QueryCollector(
+public let checkpointsCollector = Collector(
     name: "checkpoints",
     targetKind: .postgres,
     summary: "Checkpoints and background writer: pg_stat_bgwriter, and pg_stat_checkpointer from PostgreSQL 17.",

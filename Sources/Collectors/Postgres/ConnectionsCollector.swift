@@ -8,67 +8,36 @@ import PostgresClient
 /// state are counted only by `backend_type`. The exporter's own session is left out. Counting
 /// by user, application or wait event is opt-in (``CollectorOptions/activityLabels``), since
 /// those values are unbounded.
-public struct ConnectionsCollector: Collector {
-    public let name = "connections"
-    public let targetKind = ServerInfo.Kind.postgres
-    public let summary = "Client sessions per database and state (pg_stat_activity), oldest transaction and query ages, lock waits, backends by type, and the connection limits."
+public let connectionsCollector = Collector(
+    name: "connections",
+    targetKind: .postgres,
+    summary: "Client sessions per database and state (pg_stat_activity), oldest transaction and query ages, lock waits, backends by type, and the connection limits.",
+    queries: [statesQuery, agesQuery, backendsQuery, limitsQuery, sessionsByColumnsQuery])
 
-    public init() {}
-
-    public var metrics: [MetricDescription] {
-        Self.fixed.metrics + Self.detail(CollectorOptions.allActivityLabels).metrics.map {
-            MetricDescription(name: $0.name, type: $0.type, help: $0.help + " Only with the activity_labels option.", labels: $0.labels)
-        }
-    }
-
-    public func collect(from runner: any QueryRunner) async throws -> [MetricFamily] {
-        var families = try await Self.fixed.collect(from: runner)
-        if !runner.options.activityLabels.isEmpty {
-            families += try await Self.detail(runner.options).collect(from: runner)
-        }
-        return families
-    }
-
-    /// What is always collected.
-    static let fixed = QueryCollector(
-        name: "connections", targetKind: .postgres, summary: "",
-        queries: [statesQuery, agesQuery, backendsQuery, limitsQuery])
-
-    /// Sessions counted by the chosen extra columns, largest groups first, capped.
-    static func detail(_ options: CollectorOptions) -> QueryCollector {
+/// Sessions counted by the chosen extra columns, largest groups first, capped; only with
+/// ``CollectorOptions/activityLabels``.
+private let sessionsByColumnsQuery = MetricQuery(
+    options: { options in
+        guard !options.activityLabels.isEmpty else { return [] }
         let columns = options.activityLabels.map(\.rawValue)
         let selected = columns.map { "coalesce(\($0), '') AS \($0)" }.joined(separator: ", ")
         let grouping = (3...(2 + columns.count)).map(String.init).joined(separator: ", ")
-        return QueryCollector(
-            name: "connections", targetKind: .postgres, summary: "",
-            queries: [
-                MetricQuery(
-                    sql: """
-                        SELECT datname, state, \(selected), count(*) AS count
-                        FROM pg_stat_activity
-                        WHERE datname IS NOT NULL AND state IS NOT NULL AND pid <> pg_backend_pid()
-                        GROUP BY 1, 2, \(grouping)
-                        ORDER BY count(*) DESC, 1, 2
-                        LIMIT \(options.activityLabelsLimit)
-                        """,
-                    labels: ["datname", "state"] + columns,
-                    metrics: [
-                        ColumnMetric(
-                            "pg_stat_activity_sessions", .gauge, column: "count",
-                            help: "Client sessions per database, state and the configured extra columns (largest groups, up to activity_labels_limit)."),
-                    ]),
-            ])
-    }
-}
-
-extension CollectorOptions {
-    /// Options with every activity label on, for the docs.
-    static var allActivityLabels: CollectorOptions {
-        var options = CollectorOptions()
-        options.activityLabels = ActivityLabel.allCases
-        return options
-    }
-}
+        return [SQLVariant("""
+            SELECT datname, state, \(selected), count(*) AS count
+            FROM pg_stat_activity
+            WHERE datname IS NOT NULL AND state IS NOT NULL AND pid <> pg_backend_pid()
+            GROUP BY 1, 2, \(grouping)
+            ORDER BY count(*) DESC, 1, 2
+            LIMIT \(options.activityLabelsLimit)
+            """)]
+    },
+    labels: ["datname", "state"],
+    optionLabels: { options in options.activityLabels.map(\.rawValue) },
+    metrics: [
+        ColumnMetric(
+            "pg_stat_activity_sessions", .gauge, column: "count",
+            help: "Client sessions per database, state and the configured extra columns (largest groups, up to activity_labels_limit). Only with the activity_labels option."),
+    ])
 
 private let statesQuery = MetricQuery(
     sql: """

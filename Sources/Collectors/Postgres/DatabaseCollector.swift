@@ -6,7 +6,7 @@ import PostgresClient
 /// The `pg_stat_database_*` names, types and units are postgres_exporter's (its counters lack
 /// `_total` and its `blk_*_time` are milliseconds), so existing dashboards keep working; the
 /// session counters PostgreSQL 14 added follow Prometheus practice.
-public let databaseCollector = QueryCollector(
+public let databaseCollector = Collector(
     name: "database",
     targetKind: .postgres,
     summary: "Per database: pg_stat_database counters (commits, rollbacks, blocks, tuples, deadlocks, conflicts, temp files, sessions), size and wraparound age (refreshed at most once a minute).",

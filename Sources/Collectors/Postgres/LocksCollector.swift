@@ -10,7 +10,7 @@ let lockModes = [
 /// Locks per database and mode (`pg_locks`), held and waited for. Every (database, mode) pair
 /// is reported, zero included. Locks on no database (transaction IDs, virtual transactions)
 /// are not counted.
-public let locksCollector = QueryCollector(
+public let locksCollector = Collector(
     name: "locks",
     targetKind: .postgres,
     summary: "Locks per database and mode (pg_locks): all, and those waiting to be granted.",

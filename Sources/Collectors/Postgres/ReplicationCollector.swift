@@ -10,7 +10,7 @@ let walSenderStates = ["startup", "catchup", "streaming", "backup", "stopping"]
 /// last received position). Time lags are PostgreSQL's own `write_lag`/`flush_lag`/`replay_lag`,
 /// which it resets to NULL once a standby has caught up and the primary is idle: a streaming
 /// standby with NULL lag is reported as 0 s, not as missing.
-public let replicationCollector = QueryCollector(
+public let replicationCollector = Collector(
     name: "replication",
     targetKind: .postgres,
     summary: "Each connected standby as the primary sees it (pg_stat_replication): state, sync state, lag in bytes and seconds.",

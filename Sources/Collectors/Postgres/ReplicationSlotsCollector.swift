@@ -5,7 +5,7 @@ import PostgresClient
 ///
 /// Retained WAL is measured from the server's current position (on a standby, its last
 /// received position) back to the slot's `restart_lsn`.
-public let replicationSlotsCollector = QueryCollector(
+public let replicationSlotsCollector = Collector(
     name: "replication_slots",
     targetKind: .postgres,
     summary: "Replication slots (pg_replication_slots): active, retained WAL, wal_status, safe_wal_size, xmin ages, inactive since.",

@@ -2,7 +2,7 @@ import Exposition
 import PostgresClient
 
 /// Server identity: version, role (primary or standby), postmaster start time.
-public let serverCollector = QueryCollector(
+public let serverCollector = Collector(
     name: "server",
     targetKind: .postgres,
     summary: "Server version, whether it is a standby, and when the postmaster started.",

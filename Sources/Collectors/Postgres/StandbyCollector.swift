@@ -39,7 +39,7 @@ public let standbyLagSecondsSQL = """
 /// transaction committed (or since the standby started, if it has replayed none). When the receiver is not streaming (the stream broke, the primary is
 /// gone) it is the time since the later of the last replayed transaction and the last message
 /// from the primary, so it grows from the moment the stream broke.
-public let standbyCollector = QueryCollector(
+public let standbyCollector = Collector(
     name: "standby",
     targetKind: .postgres,
     summary: "On a standby: received and replayed WAL, replication lag in bytes and seconds, replay paused, WAL receiver status.",

@@ -10,41 +10,23 @@ import PostgresClient
 ///
 /// Without the extension in the connected database the collector reports
 /// `pg_stat_statements_available 0` and succeeds, rather than failing every scrape.
-public struct StatementsCollector: Collector {
-    public let name = "statements"
-    public let targetKind = ServerInfo.Kind.postgres
-    public let summary = "pg_stat_statements: totals per database and user, slow-statement count, top N statements by time (text opt-in)."
+public let statementsCollector = Collector(
+    name: "statements",
+    targetKind: .postgres,
+    summary: "pg_stat_statements: totals per database and user, slow-statement count, top N statements by time (text opt-in).",
+    queries: [availableQuery, totalsQuery, topQuery, infoQuery, textQuery])
 
-    public init() {}
+/// The extension's presence, which every other query of the collector requires.
+private let installed = "EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')"
 
-    private static let availableHelp = "1 if the pg_stat_statements extension is installed in the connected database, 0 if not (then no other pg_stat_statements metric); checked at most once a minute."
-
-    public var metrics: [MetricDescription] {
-        var options = CollectorOptions()
-        options.statementsIncludeQuery = true
-        return [MetricDescription(name: "pg_stat_statements_available", type: .gauge, help: Self.availableHelp, labels: [])]
-            + Self.queries(options).metrics
-    }
-
-    public func collect(from runner: any QueryRunner) async throws -> [MetricFamily] {
-        let installed = try await runner.query(
-            "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'", reusedFor: QueryCollector.requirementsRecheck)
-        var available = MetricFamily(name: "pg_stat_statements_available", help: Self.availableHelp, type: .gauge)
-        available.add(installed.rows.isEmpty ? 0 : 1)
-        guard !installed.rows.isEmpty else { return [available] }
-        return [available] + (try await Self.queries(runner.options).collect(from: runner))
-    }
-
-    /// The queries for these options (top N, slow threshold and text are part of the SQL).
-    static func queries(_ options: CollectorOptions) -> QueryCollector {
-        let slowMilliseconds = options.statementsSlowThreshold * 1000
-        var queries = [totalsQuery(slowMilliseconds: slowMilliseconds), topQuery(limit: options.statementsTopN), infoQuery]
-        if options.statementsIncludeQuery {
-            queries.append(textQuery(limit: options.statementsTopN, length: options.statementsQueryLength))
-        }
-        return QueryCollector(name: "statements", targetKind: .postgres, summary: "", queries: queries)
-    }
-}
+private let availableQuery = MetricQuery(
+    sql: "SELECT (\(installed))::int AS available",
+    metrics: [
+        ColumnMetric(
+            "pg_stat_statements_available", .gauge, column: "available",
+            help: "1 if the pg_stat_statements extension is installed in the connected database, 0 if not (then no other pg_stat_statements metric); checked at most once a minute."),
+    ],
+    refreshInterval: Collector.requirementsRecheck)
 
 /// The column names pg_stat_statements uses before and after PostgreSQL 13 and 17.
 private struct StatementColumns {
@@ -76,9 +58,10 @@ private let statementsFrom = """
     LEFT JOIN pg_roles r ON r.oid = s.userid
     """
 
-private func totalsQuery(slowMilliseconds: Double) -> MetricQuery {
-    MetricQuery(
-        StatementColumns.variants { c in
+private let totalsQuery = MetricQuery(
+    options: { options in
+        let slowMilliseconds = options.statementsSlowThreshold * 1000
+        return StatementColumns.variants { c in
             """
             SELECT d.datname, coalesce(r.rolname, s.userid::text) AS usename,
                    sum(s.calls) AS calls, sum(s.\(c.execTime)) / 1000 AS exec_seconds,
@@ -89,23 +72,24 @@ private func totalsQuery(slowMilliseconds: Double) -> MetricQuery {
             \(statementsFrom)
             GROUP BY 1, 2 ORDER BY 1, 2
             """
-        },
-        labels: ["datname", "usename"],
-        metrics: [
-            ColumnMetric("pg_stat_statements_database_calls_total", .counter, column: "calls", help: "Statement executions, all statements of this database and user."),
-            ColumnMetric("pg_stat_statements_database_exec_seconds_total", .counter, column: "exec_seconds", help: "Time spent executing statements of this database and user, in seconds."),
-            ColumnMetric("pg_stat_statements_database_plan_seconds_total", .counter, column: "plan_seconds", help: "Time spent planning statements of this database and user, in seconds (0 unless pg_stat_statements.track_planning; PostgreSQL 13+)."),
-            ColumnMetric("pg_stat_statements_database_rows_total", .counter, column: "rows", help: "Rows returned or affected by statements of this database and user."),
-            ColumnMetric("pg_stat_statements_database_shared_blocks_hit_total", .counter, column: "shared_blks_hit", help: "Shared buffer hits by statements of this database and user."),
-            ColumnMetric("pg_stat_statements_database_shared_blocks_read_total", .counter, column: "shared_blks_read", help: "Shared blocks read from disk or OS cache by statements of this database and user."),
-            ColumnMetric("pg_stat_statements_database_temp_blocks_written_total", .counter, column: "temp_blks_written", help: "Temporary blocks written by statements of this database and user (sorts and hashes spilling to disk)."),
-            ColumnMetric("pg_stat_statements_database_wal_bytes_total", .counter, column: "wal_bytes", help: "WAL generated by statements of this database and user, in bytes (PostgreSQL 13+)."),
-            ColumnMetric("pg_stat_statements_slow_statements", .gauge, column: "slow", help: "Statements of this database and user whose mean execution time is above the slow threshold (statements_slow_threshold, default 100 ms)."),
-        ])
-}
+        }
+    },
+    labels: ["datname", "usename"],
+    metrics: [
+        ColumnMetric("pg_stat_statements_database_calls_total", .counter, column: "calls", help: "Statement executions, all statements of this database and user."),
+        ColumnMetric("pg_stat_statements_database_exec_seconds_total", .counter, column: "exec_seconds", help: "Time spent executing statements of this database and user, in seconds."),
+        ColumnMetric("pg_stat_statements_database_plan_seconds_total", .counter, column: "plan_seconds", help: "Time spent planning statements of this database and user, in seconds (0 unless pg_stat_statements.track_planning; PostgreSQL 13+)."),
+        ColumnMetric("pg_stat_statements_database_rows_total", .counter, column: "rows", help: "Rows returned or affected by statements of this database and user."),
+        ColumnMetric("pg_stat_statements_database_shared_blocks_hit_total", .counter, column: "shared_blks_hit", help: "Shared buffer hits by statements of this database and user."),
+        ColumnMetric("pg_stat_statements_database_shared_blocks_read_total", .counter, column: "shared_blks_read", help: "Shared blocks read from disk or OS cache by statements of this database and user."),
+        ColumnMetric("pg_stat_statements_database_temp_blocks_written_total", .counter, column: "temp_blks_written", help: "Temporary blocks written by statements of this database and user (sorts and hashes spilling to disk)."),
+        ColumnMetric("pg_stat_statements_database_wal_bytes_total", .counter, column: "wal_bytes", help: "WAL generated by statements of this database and user, in bytes (PostgreSQL 13+)."),
+        ColumnMetric("pg_stat_statements_slow_statements", .gauge, column: "slow", help: "Statements of this database and user whose mean execution time is above the slow threshold (statements_slow_threshold, default 100 ms)."),
+    ],
+    requires: installed)
 
-private func topQuery(limit: Int) -> MetricQuery {
-    MetricQuery(
+private let topQuery = MetricQuery(
+    options: { options in
         StatementColumns.variants { c in
             """
             SELECT s.queryid::text AS queryid, d.datname, coalesce(r.rolname, s.userid::text) AS usename,
@@ -117,30 +101,34 @@ private func topQuery(limit: Int) -> MetricQuery {
             WHERE s.queryid IS NOT NULL
             GROUP BY 1, 2, 3
             ORDER BY exec_seconds DESC, 1
-            LIMIT \(limit)
+            LIMIT \(options.statementsTopN)
             """
-        },
-        labels: ["queryid", "datname", "usename"],
-        metrics: [
-            ColumnMetric("pg_stat_statements_calls_total", .counter, column: "calls", help: "Executions of this statement (top N by total time)."),
-            ColumnMetric("pg_stat_statements_seconds_total", .counter, column: "exec_seconds", help: "Time spent executing this statement, in seconds (planning excluded; top N by total time)."),
-            ColumnMetric("pg_stat_statements_rows_total", .counter, column: "rows", help: "Rows returned or affected by this statement (top N by total time)."),
-            ColumnMetric("pg_stat_statements_mean_seconds", .gauge, column: "mean_seconds", help: "Mean execution time of this statement, in seconds (top N by total time)."),
-            ColumnMetric("pg_stat_statements_block_read_seconds_total", .counter, column: "block_read_seconds", help: "Time this statement spent reading blocks, in seconds (0 unless track_io_timing; top N)."),
-            ColumnMetric("pg_stat_statements_block_write_seconds_total", .counter, column: "block_write_seconds", help: "Time this statement spent writing blocks, in seconds (0 unless track_io_timing; top N)."),
-        ])
-}
+        }
+    },
+    labels: ["queryid", "datname", "usename"],
+    metrics: [
+        ColumnMetric("pg_stat_statements_calls_total", .counter, column: "calls", help: "Executions of this statement (top N by total time)."),
+        ColumnMetric("pg_stat_statements_seconds_total", .counter, column: "exec_seconds", help: "Time spent executing this statement, in seconds (planning excluded; top N by total time)."),
+        ColumnMetric("pg_stat_statements_rows_total", .counter, column: "rows", help: "Rows returned or affected by this statement (top N by total time)."),
+        ColumnMetric("pg_stat_statements_mean_seconds", .gauge, column: "mean_seconds", help: "Mean execution time of this statement, in seconds (top N by total time)."),
+        ColumnMetric("pg_stat_statements_block_read_seconds_total", .counter, column: "block_read_seconds", help: "Time this statement spent reading blocks, in seconds (0 unless track_io_timing; top N)."),
+        ColumnMetric("pg_stat_statements_block_write_seconds_total", .counter, column: "block_write_seconds", help: "Time this statement spent writing blocks, in seconds (0 unless track_io_timing; top N)."),
+    ],
+    requires: installed)
 
 private let infoQuery = MetricQuery(
     [SQLVariant(from: 140000, "SELECT dealloc, extract(epoch FROM stats_reset) AS stats_reset FROM pg_stat_statements_info")],
     metrics: [
         ColumnMetric("pg_stat_statements_deallocations_total", .counter, column: "dealloc", help: "Times statements were evicted because pg_stat_statements.max was reached (PostgreSQL 14+); rising means statistics are being lost."),
         ColumnMetric("pg_stat_statements_stats_reset_timestamp_seconds", .gauge, column: "stats_reset", help: "When pg_stat_statements was last reset, in seconds since the epoch (PostgreSQL 14+)."),
-    ])
+    ],
+    requires: installed)
 
-private func textQuery(limit: Int, length: Int) -> MetricQuery {
-    MetricQuery(
-        StatementColumns.variants { c in
+private let textQuery = MetricQuery(
+    options: { options in
+        guard options.statementsIncludeQuery else { return [] }
+        let (limit, length) = (options.statementsTopN, options.statementsQueryLength)
+        return StatementColumns.variants { c in
             """
             SELECT DISTINCT ON (s.queryid, d.datname, usename)
                    s.queryid::text AS queryid, d.datname, coalesce(r.rolname, s.userid::text) AS usename,
@@ -154,9 +142,10 @@ private func textQuery(limit: Int, length: Int) -> MetricQuery {
                 GROUP BY 1, 2, 3 ORDER BY sum(\(c.execTime)) DESC LIMIT \(limit))
             ORDER BY s.queryid, d.datname, usename
             """
-        },
-        labels: ["queryid", "datname", "usename"],
-        metrics: [
-            .info("pg_stat_statements_query_info", labels: ["query"], help: "A top statement's text, whitespace folded and truncated to statements_query_length (not shown when it mentions a password); value 1. Only with statements_include_query."),
-        ])
-}
+        }
+    },
+    labels: ["queryid", "datname", "usename"],
+    metrics: [
+        .info("pg_stat_statements_query_info", labels: ["query"], help: "A top statement's text, whitespace folded and truncated to statements_query_length (not shown when it mentions a password); value 1. Only with statements_include_query."),
+    ],
+    requires: installed)

@@ -6,7 +6,7 @@ import PostgresClient
 ///
 /// Runs in each database the target's discovery finds (`databases:` in the config), and keeps
 /// the 20 tables with the most dead rows, then the most sequential scans.
-public let tablesCollector = QueryCollector(
+public let tablesCollector = Collector(
     name: "tables",
     targetKind: .postgres,
     summary: "Per database (discovered), the top tables by dead rows and sequential scans (pg_stat_user_tables). Off by default.",

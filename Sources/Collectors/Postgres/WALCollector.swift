@@ -3,7 +3,7 @@ import PostgresClient
 
 /// WAL generation: the current WAL position (its rate is the WAL written per second),
 /// `pg_stat_wal` (PostgreSQL 14+), and the size of the WAL directory when the role may list it.
-public let walCollector = QueryCollector(
+public let walCollector = Collector(
     name: "wal",
     targetKind: .postgres,
     summary: "WAL position (rate = generation), pg_stat_wal (14+), WAL directory size (when pg_ls_waldir is granted).",

@@ -1,14 +1,13 @@
 @testable import Collectors
-import Exporter
 import Exposition
 import PostgresClient
 import Synchronization
 import Testing
 
-/// The declarative collector engine: SQL chosen by version, columns mapped by name.
-@Suite struct QueryCollectorTests {
+/// The collector engine: SQL chosen by version, columns mapped by name.
+@Suite struct CollectorEngineTests {
     @Test func theSQLIsChosenByServerVersion() throws {
-        let limits = try #require(ConnectionsCollector.fixed.queries.last)
+        let limits = try #require(connectionsCollector.query(producing: "pg_settings_max_connections"))
         #expect(limits.sql(forVersion: 150018)?.contains("current_setting('reserved_connections')") == false)
         #expect(limits.sql(forVersion: 160000)?.contains("current_setting('reserved_connections')") == true)
         #expect(limits.sql(forVersion: 180001)?.contains("current_setting('reserved_connections')") == true)
@@ -16,7 +15,7 @@ import Testing
         #expect(newOnly.sql(forVersion: 160004) == nil)
     }
 
-    @Test func columnsAreMappedByNameWhateverTheirOrderAndExtras() {
+    @Test func columnsAreMappedByNameWhateverTheirOrderAndExtras() throws {
         let query = MetricQuery(
             sql: "unused", labels: ["datname", "state"],
             metrics: [
@@ -31,7 +30,7 @@ import Testing
                 ["x", "t", "1500", "active", "3", "app"],
                 ["y", "f", nil, "idle", "7", nil],
             ])
-        let families = query.families(from: result)
+        let families = try query.families(from: result)
         #expect(families.map(\.name) == ["sessions", "oldest_seconds", "flag"])
         let sessions = families[0].samples
         #expect(sessions.map(\.value) == [3, 7])
@@ -41,19 +40,19 @@ import Testing
         #expect(families[2].samples.map(\.value) == [1, 0])
     }
 
-    @Test func aRenamedColumnIsReadUnderEitherName() {
+    @Test func aRenamedColumnIsReadUnderEitherName() throws {
         let query = MetricQuery(
             sql: "unused",
             metrics: [ColumnMetric("reserve", .gauge, columns: ["reserve_pool_size", "reserve_pool"], help: "h")])
-        let old = query.families(from: QueryResult(columns: ["name", "reserve_pool"], rows: [["a", "3"]]))
-        let new = query.families(from: QueryResult(columns: ["reserve_pool_size", "name"], rows: [["4", "a"], [nil, "b"]]))
-        let neither = query.families(from: QueryResult(columns: ["name"], rows: [["a"]]))
+        let old = try query.families(from: QueryResult(columns: ["name", "reserve_pool"], rows: [["a", "3"]]))
+        let new = try query.families(from: QueryResult(columns: ["reserve_pool_size", "name"], rows: [["4", "a"], [nil, "b"]]))
+        let neither = try query.families(from: QueryResult(columns: ["name"], rows: [["a"]]))
         #expect(old.first?.samples.map(\.value) == [3])
         #expect(new.first?.samples.map(\.value) == [4])  // NULL → no sample
         #expect(neither.isEmpty)
     }
 
-    @Test func unitChangesComeOutAsWritten() {
+    @Test func unitChangesComeOutAsWritten() throws {
         let query = MetricQuery(
             sql: "unused",
             metrics: [
@@ -61,18 +60,18 @@ import Testing
                 ColumnMetric("from_us", .gauge, column: "us", scale: 1e-6, help: "h"),
                 ColumnMetric("doubled", .gauge, column: "ms", scale: 2, help: "h"),
             ])
-        let families = query.families(from: QueryResult(columns: ["ms", "us"], rows: [["1234", "407137"]]))
+        let families = try query.families(from: QueryResult(columns: ["ms", "us"], rows: [["1234", "407137"]]))
         #expect(families.map { $0.samples.map(\.value) } == [[1.234], [0.407137], [2468]])
     }
 
-    @Test func infoMetricsAreOneWithTheirTextInLabels() {
+    @Test func infoMetricsAreOneWithTheirTextInLabels() throws {
         let query = MetricQuery(sql: "unused", metrics: [.info("server_info", labels: ["version"], help: "h")])
-        let families = query.families(from: QueryResult(columns: ["version"], rows: [["15.18"]]))
+        let families = try query.families(from: QueryResult(columns: ["version"], rows: [["15.18"]]))
         #expect(families.first?.samples.first?.value == 1)
         #expect(families.first?.samples.first?.labels == [Label("version", "15.18")])
     }
 
-    @Test func computedValuesAndRowFiltersSeeTheWholeRow() {
+    @Test func computedValuesAndRowFiltersSeeTheWholeRow() throws {
         var options = CollectorOptions()
         let query = MetricQuery(
             sql: "unused", labels: ["database"],
@@ -86,16 +85,9 @@ import Testing
         let result = QueryResult(
             columns: ["database", "maxwait", "maxwait_us"],
             rows: [["app", "1", "228454"], ["pgbouncer", "0", "5"], ["old", "2", nil]])
-        #expect(query.families(from: result, options: options).first?.samples.map(\.value) == [1.228454, 2])
+        #expect(try query.families(from: result, options: options).first?.samples.map(\.value) == [1.228454, 2])
         options.includeAdminDatabase = true
-        #expect(query.families(from: result, options: options).first?.samples.count == 3)
-    }
-}
-
-@Suite struct JSONTextTests {
-    @Test func stringsAreQuotedAsJSONWants() {
-        #expect(JSONText.quoted("plain") == "\"plain\"")
-        #expect(JSONText.quoted("a\"b\\c\nd\u{1}é") == "\"a\\\"b\\\\c\\nd\\u0001é\"")
+        #expect(try query.families(from: result, options: options).first?.samples.count == 3)
     }
 }
 
@@ -124,8 +116,8 @@ final class CountingRunner: QueryRunner {
 }
 
 @Suite struct RefreshIntervalTests {
-    private func collector(refresh: Duration?) -> QueryCollector {
-        QueryCollector(name: "sizes", targetKind: .postgres, summary: "s", queries: [
+    private func collector(refresh: Duration?) -> Collector {
+        Collector(name: "sizes", targetKind: .postgres, summary: "s", queries: [
             MetricQuery(sql: "SELECT size", labels: ["datname"],
                         metrics: [ColumnMetric("size_bytes", .gauge, column: "size", help: "h")],
                         refreshInterval: refresh),
@@ -175,9 +167,9 @@ final class CountingRunner: QueryRunner {
     }
 
     /// Privileges and extensions change rarely: a collector's requirement check is asked once
-    /// per ``QueryCollector/requirementsRecheck`` per server, its queries on every scrape.
+    /// per ``Collector/requirementsRecheck`` per server, its queries on every scrape.
     @Test func requirementsAreCheckedOncePerIntervalAndQueriesEveryScrape() async throws {
-        let guarded = QueryCollector(name: "guarded", targetKind: .postgres, summary: "s", queries: [
+        let guarded = Collector(name: "guarded", targetKind: .postgres, summary: "s", queries: [
             MetricQuery(sql: "SELECT 1 AS size", metrics: [ColumnMetric("guarded_size", .gauge, column: "size", help: "h")],
                         requires: "has_function_privilege('pg_ls_waldir()', 'EXECUTE')"),
         ])

@@ -7,43 +7,45 @@ import Testing
 /// makes of the column lists those versions return (recorded from the PostgreSQL docs).
 /// Only PostgreSQL 15 runs for real here.
 @Suite struct VersionedSQLTests {
-    private func sql(_ collector: QueryCollector, query: Int, version: Int) -> String? {
-        collector.queries[query].sql(forVersion: version)
+    private func sql(_ collector: Collector, producing metric: String, version: Int) -> String? {
+        collector.query(producing: metric)?.sql(forVersion: version)
     }
 
-    @Test func statementsUseEachVersionsColumnNames() {
-        let queries = StatementsCollector.queries(CollectorOptions())
-        let totals = queries.queries[0]
+    @Test func statementsUseEachVersionsColumnNames() throws {
+        let totals = try #require(statementsCollector.query(producing: "pg_stat_statements_database_calls_total"))
+        let top = try #require(statementsCollector.query(producing: "pg_stat_statements_calls_total"))
+        let info = try #require(statementsCollector.query(producing: "pg_stat_statements_deallocations_total"))
         #expect(totals.sql(forVersion: 120_000)?.contains("s.total_time") == true)
         for version in [130_000, 140_000, 150_000, 160_000] {
             #expect(totals.sql(forVersion: version)?.contains("s.total_exec_time") == true)
-            #expect(queries.queries[1].sql(forVersion: version)?.contains("s.blk_read_time") == true)
+            #expect(top.sql(forVersion: version)?.contains("s.blk_read_time") == true)
         }
         for version in [170_000, 180_000] {
-            #expect(queries.queries[1].sql(forVersion: version)?.contains("s.shared_blk_read_time") == true)
+            #expect(top.sql(forVersion: version)?.contains("s.shared_blk_read_time") == true)
         }
-        #expect(queries.queries[2].sql(forVersion: 130_000) == nil)  // pg_stat_statements_info is 14+
-        #expect(queries.queries[2].sql(forVersion: 140_000) != nil)
+        #expect(info.sql(forVersion: 130_000) == nil)  // pg_stat_statements_info is 14+
+        #expect(info.sql(forVersion: 140_000) != nil)
     }
 
-    @Test func versionGatedViewsAndColumnsAreAskedForOnlyWhereTheyExist() {
-        #expect(sql(walCollector, query: 1, version: 130_000) == nil)  // pg_stat_wal is 14+
-        #expect(sql(walCollector, query: 1, version: 140_000) != nil)
-        #expect(sql(checkpointsCollector, query: 1, version: 160_000) == nil)  // pg_stat_checkpointer is 17+
-        #expect(sql(checkpointsCollector, query: 1, version: 170_000) != nil)
-        #expect(sql(replicationSlotsCollector, query: 0, version: 160_000)?.contains("s.inactive_since") == false)
-        #expect(sql(replicationSlotsCollector, query: 0, version: 170_000)?.contains("s.inactive_since") == true)
-        #expect(sql(ConnectionsCollector.fixed, query: 3, version: 150_000)?.contains("'reserved_connections'") == false)
-        #expect(sql(ConnectionsCollector.fixed, query: 3, version: 160_000)?.contains("'reserved_connections'") == true)
+    @Test func versionGatedViewsAndColumnsAreAskedForOnlyWhereTheyExist() throws {
+        #expect(sql(walCollector, producing: "pg_stat_wal_bytes_total", version: 130_000) == nil)  // pg_stat_wal is 14+
+        #expect(sql(walCollector, producing: "pg_stat_wal_bytes_total", version: 140_000) != nil)
+        #expect(sql(checkpointsCollector, producing: "pg_stat_checkpointer_num_timed_total", version: 160_000) == nil)  // pg_stat_checkpointer is 17+
+        #expect(sql(checkpointsCollector, producing: "pg_stat_checkpointer_num_timed_total", version: 170_000) != nil)
+        #expect(sql(replicationSlotsCollector, producing: "pg_replication_slots_active", version: 160_000)?.contains("s.inactive_since") == false)
+        #expect(sql(replicationSlotsCollector, producing: "pg_replication_slots_active", version: 170_000)?.contains("s.inactive_since") == true)
+        #expect(sql(connectionsCollector, producing: "pg_settings_max_connections", version: 150_000)?.contains("'reserved_connections'") == false)
+        #expect(sql(connectionsCollector, producing: "pg_settings_max_connections", version: 160_000)?.contains("'reserved_connections'") == true)
     }
 
+    /// The families a one-row result with these columns gives (a query of rows, which cannot throw).
     private func names(_ query: MetricQuery, _ columns: [String]) -> [String] {
         let row = columns.map { _ in Optional("1") }
-        return query.families(from: QueryResult(columns: columns, rows: [row])).filter { !$0.samples.isEmpty }.map(\.name)
+        return ((try? query.families(from: QueryResult(columns: columns, rows: [row]))) ?? []).filter { !$0.samples.isEmpty }.map(\.name)
     }
 
-    @Test func bgwriterAndCheckpointerSplitAtSeventeen() {
-        let bgwriter = checkpointsCollector.queries[0]
+    @Test func bgwriterAndCheckpointerSplitAtSeventeen() throws {
+        let bgwriter = try #require(checkpointsCollector.query(producing: "pg_stat_bgwriter_buffers_clean_total"))
         let before17 = ["checkpoints_timed", "checkpoints_req", "checkpoint_write_time", "checkpoint_sync_time", "buffers_checkpoint",
                         "buffers_clean", "maxwritten_clean", "buffers_backend", "buffers_backend_fsync", "buffers_alloc", "stats_reset", "stats_reset_epoch"]
         #expect(names(bgwriter, before17).count == 11)
@@ -52,7 +54,7 @@ import Testing
             "pg_stat_bgwriter_buffers_clean_total", "pg_stat_bgwriter_maxwritten_clean_total",
             "pg_stat_bgwriter_buffers_alloc_total", "pg_stat_bgwriter_stats_reset_timestamp_seconds",
         ])
-        let checkpointer = checkpointsCollector.queries[1]
+        let checkpointer = try #require(checkpointsCollector.query(producing: "pg_stat_checkpointer_num_timed_total"))
         let pg17 = ["num_timed", "num_requested", "restartpoints_timed", "restartpoints_req", "restartpoints_done",
                     "write_time", "sync_time", "buffers_written", "stats_reset", "stats_reset_epoch"]
         #expect(names(checkpointer, pg17).count == 9)
@@ -62,8 +64,8 @@ import Testing
         #expect(names(checkpointer, pg18).count == 10)
     }
 
-    @Test func pgStatWalLosesItsIOColumnsAtEighteen() {
-        let wal = walCollector.queries[1]
+    @Test func pgStatWalLosesItsIOColumnsAtEighteen() throws {
+        let wal = try #require(walCollector.query(producing: "pg_stat_wal_bytes_total"))
         let pg14 = ["wal_records", "wal_fpi", "wal_bytes", "wal_buffers_full", "wal_write", "wal_sync", "wal_write_time",
                     "wal_sync_time", "stats_reset", "stats_reset_epoch"]
         #expect(names(wal, pg14).count == 9)
@@ -74,8 +76,8 @@ import Testing
         ])
     }
 
-    @Test func pgStatDatabaseGainsSessionsAtFourteenAndIgnoresLaterColumns() {
-        let database = databaseCollector.queries[0]
+    @Test func pgStatDatabaseGainsSessionsAtFourteenAndIgnoresLaterColumns() throws {
+        let database = try #require(databaseCollector.query(producing: "pg_stat_database_xact_commit"))
         let pg13 = ["datid", "datname", "numbackends", "xact_commit", "xact_rollback", "blks_read", "blks_hit", "tup_returned",
                     "tup_fetched", "tup_inserted", "tup_updated", "tup_deleted", "conflicts", "temp_files", "temp_bytes",
                     "deadlocks", "checksum_failures", "checksum_last_failure", "blk_read_time", "blk_write_time",

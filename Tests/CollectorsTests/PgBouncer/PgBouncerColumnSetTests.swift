@@ -99,11 +99,12 @@ import Testing
     }
 
     @Test func aKeyValueResultWithoutItsColumnsFailsTheCollector() throws {
+        let lists = try #require(pgbouncerListsCollector.query(producing: "pgbouncer_pools"))
         #expect(throws: PostgresError.self) {
-            try pgbouncerListsCollector.families(from: QueryResult(columns: ["name", "size"], rows: [["x", "1"]]))
+            try lists.families(from: QueryResult(columns: ["name", "size"], rows: [["x", "1"]]))
         }
         let nullValue = QueryResult(columns: ["list", "items"], rows: [["users", nil], ["pools", "2"]])
-        #expect(try pgbouncerListsCollector.families(from: nullValue).map(\.name) == ["pgbouncer_pools"])
+        #expect(try lists.families(from: nullValue).map(\.name) == ["pgbouncer_pools"])
     }
 
     private func value(_ families: [MetricFamily], _ name: String, _ labels: [String: String] = [:]) -> Double? {
