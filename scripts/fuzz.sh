@@ -28,7 +28,7 @@ files too, without libFuzzer).
 EOF
 }
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 seconds=${PGSTACK_FUZZ_SECONDS:-30}
 runs_wanted=${PGSTACK_FUZZ_RUNS:-}
@@ -58,8 +58,6 @@ if [[ " ${targets[*]} " == *" FuzzTextEncoder "* ]] && ! command -v promtool > /
     exit 2
 fi
 
-now_ms() { date +%s%3N; }
-fmt_ms() { printf '%d.%01ds' $(($1 / 1000)) $((($1 % 1000) / 100)); }
 started=$(now_ms)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pgstack-fuzz.XXXXXX")

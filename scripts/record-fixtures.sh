@@ -4,10 +4,9 @@
 # collectors' mapping is tested without a server (RecordedServerTests). Run it after changing a
 # collector's SQL or output, review the diff of the .prom file, and commit both files.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-scripts/testbed up
-eval "$(scripts/testbed env)"
+testbed_up
 swift build --build-tests
 PGSTACK_RECORD_FIXTURES=1 swift test --skip-build --filter 'RecordedServerTests/recordThePrimary'
 git status --short Tests/CollectorsTests/Fixtures

@@ -1,7 +1,7 @@
 import Subprocess
 import SystemPackage
 
-/// Runs programs for tests (curl, promtool, scripts/testbed).
+/// Runs programs for tests (curl, promtool, scripts/testbed.py).
 public enum Command {
     /// What a finished program printed and how it ended.
     public struct Output: Sendable {

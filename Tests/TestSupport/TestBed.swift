@@ -1,7 +1,7 @@
 import Foundation
 
-/// The test bed started by `scripts/testbed up`: a PostgreSQL 15 primary, its streaming
-/// replica and PgBouncer, on loopback. `scripts/test` exports its settings; a test that needs
+/// The test bed started by `scripts/testbed.py up`: a PostgreSQL 15 primary, its streaming
+/// replica and PgBouncer, on loopback. `scripts/test.sh` exports its settings; a test that needs
 /// it fails with a clear message when they are missing.
 public struct TestBed: Sendable {
     public let primaryDSN: String
@@ -16,7 +16,7 @@ public struct TestBed: Sendable {
     public let monitorPassword: String
     public let primaryPort: Int
     public let pgbouncerPort: Int
-    /// `scripts/testbed`, to stop and start servers.
+    /// `scripts/testbed.py`, to stop and start servers.
     public let script: String
 
     /// The bed's settings from the environment.
@@ -68,7 +68,7 @@ public struct TestBed: Sendable {
 public struct TestBedMissing: Error, CustomStringConvertible {
     public let variable: String
     public var description: String {
-        "\(variable) is not set: run the tests with scripts/test, or `eval \"$(scripts/testbed env)\"` after `scripts/testbed up`"
+        "\(variable) is not set: run the tests with scripts/test.sh, or `eval \"$(scripts/testbed.py env)\"` after `scripts/testbed.py up`"
     }
 }
 

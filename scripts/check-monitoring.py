@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""scripts/check-monitoring — static checks of alerts/ and dashboards/ (no servers needed).
+"""scripts/check-monitoring.py — static checks of alerts/ and dashboards/ (no servers needed).
 
 - every alert: severity critical|warning, summary, description, and a runbook_url whose
   anchor is a `## <AlertName>` section of docs/runbooks.md (and every section is used);
@@ -9,18 +9,17 @@
   a unique stable uid, links to the other dashboards; every panel a title, a unit, a
   description and gridPos; every query target an expr and a legendFormat;
 - every metric name in a rule or a panel query is one docs/metrics.md lists;
-- dashboards/*.json are what scripts/gen-dashboards writes.
+- dashboards/*.json are what scripts/gen-dashboards.py writes.
 Exit status 1 with one line per problem.
 """
 import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from pgstack_scripts import ROOT, SCRIPTS
 RUNBOOK_PREFIX = "https://github.com/pgstack/pgstack_exporter/blob/main/docs/runbooks.md#"
 PROMQL_WORDS = {
     "sum", "max", "min", "avg", "count", "topk", "by", "without", "on", "group_left", "group_right", "and", "or",
@@ -123,8 +122,8 @@ for path in sorted((ROOT / "dashboards").glob("*.json")):
             for m in metric_names(selector) - documented:
                 problems.append(f"{where}: variable {v['name']}: metric {m} is not in docs/metrics.md")
 
-if subprocess.run([str(ROOT / "scripts/gen-dashboards"), "--check"]).returncode != 0:
-    problems.append("dashboards/*.json differ from what scripts/gen-dashboards writes")
+if subprocess.run([str(SCRIPTS / "gen-dashboards.py"), "--check"]).returncode != 0:
+    problems.append("dashboards/*.json differ from what scripts/gen-dashboards.py writes")
 
 for p in problems:
     print(f"check-monitoring: {p}", file=sys.stderr)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""scripts/bench-measure — the measuring half of scripts/bench (which sets everything up).
+"""scripts/bench-measure.py — the measuring half of scripts/bench.sh (which sets everything up).
 
 Subcommands (all output on stdout; every loop bounded in count and in time):
 
@@ -22,10 +22,11 @@ import http.client
 import os
 import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
+
+from pgstack_scripts import output, run
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -129,17 +130,15 @@ def percentile(values, p):
 
 def sessions(psql):
     """sum(pg_stat_database.sessions) on the primary; `psql` is the argv prefix."""
-    out = subprocess.run(psql + ["-Atc", "SELECT sum(sessions) FROM pg_stat_database"],
-                         check=True, capture_output=True, text=True, timeout=30).stdout
-    return int(out.strip() or 0)
+    return int(output(psql + ["-Atc", "SELECT sum(sessions) FROM pg_stat_database"], timeout=30) or 0)
 
 
 def backend_pids(psql, ours):
     """PIDs of the server processes serving pgstack_exporter (`ours`) or the peer."""
     who = ("application_name = 'pgstack_exporter'" if ours
            else "application_name <> 'pgstack_exporter' AND usename = 'pgstack_monitor'")
-    out = subprocess.run(psql + ["-Atc", f"SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND {who}"],
-                         check=True, capture_output=True, text=True, timeout=30).stdout
+    out = output(psql + ["-Atc", f"SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND {who}"],
+                 timeout=30)
     return [int(line) for line in out.split()]
 
 
@@ -296,7 +295,7 @@ def cmd_bouncer(args):
     # The raw console queries our PgBouncer collectors run, over one psql session, timed by psql.
     shows = ["SHOW VERSION;", "SHOW POOLS;", "SHOW STATS_TOTALS;", "SHOW DATABASES;", "SHOW LISTS;", "SHOW CONFIG;"]
     script = "\\timing on\n" + "".join(shows * args.sequential)
-    out = subprocess.run(args.psql.split(), input=script, capture_output=True, text=True, timeout=120)
+    out = run(args.psql.split(), input=script, check=False, timeout=120)
     times = [float(m) / 1000 for m in re.findall(r"^Time: ([0-9.]+) ms", out.stdout, re.M)]
     per_round = [sum(times[i:i + len(shows)]) for i in range(0, len(times) - len(shows) + 1, len(shows))]
     print(f"PgBouncer: {len(latencies)} scrapes of pgstack_exporter's pgbouncer target; "
@@ -381,9 +380,8 @@ def cmd_scale(args):
         t.join(timeout=30)
     elapsed = time.monotonic() - start
     cpu = cpu_seconds(args.ours_pid) - cpu_before
-    held = subprocess.run(args.psql.split() + ["-Atc",
-                          "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgstack%'"],
-                          capture_output=True, text=True, timeout=30).stdout.strip()
+    held = output(args.psql.split() + ["-Atc", "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgstack%'"],
+                  check=False, timeout=30)
     print(f"scale: {len(names)} targets × {args.cycles} cycles of {args.cycle:.0f} s: "
           f"{len(latencies)} probes ok, {len(failures)} failed {failures[:3]}")
     print(f"  probe latency median {fmt(statistics.median(latencies) if latencies else float('nan'), 'ms')} ms, "

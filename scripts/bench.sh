@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
-# scripts/bench — pgstack_exporter side by side with Debian's prometheus-postgres-exporter
+# scripts/bench.sh — pgstack_exporter side by side with Debian's prometheus-postgres-exporter
 # (postgres_exporter 0.11.1) on a busy loopback test bed, plus the encoder micro-benchmark,
 # a soak run and a 100-target scale run. Method and results:
 # docs/performance.md.
 #
 # Usage:
-#   scripts/bench            full run: release build, 20 databases / 2,000 tables / ~400
+#   scripts/bench.sh         full run: release build, 20 databases / 2,000 tables / ~400
 #                              statements / 50 sessions, comparison table, PgBouncer table,
 #                              encoder benchmark (the soak is --soak, run on its own)
-#   scripts/bench --quick    what CI runs (scripts/test) so this cannot rot: the debug binary
-#                              that scripts/test already built, a small busy bed, a few scrapes;
+#   scripts/bench.sh --quick what CI runs (scripts/test.sh) so this cannot rot: the debug binary
+#                              that scripts/test.sh already built, a small busy bed, a few scrapes;
 #                              its figures are NOT the performance of a release build
-#   scripts/bench --soak     only the soak (10,000 scrapes each, RSS every 1,000)
-#   scripts/bench --scale    only the scale run: 100 postgres targets probed through /probe on
+#   scripts/bench.sh --soak  only the soak (10,000 scrapes each, RSS every 1,000)
+#   scripts/bench.sh --scale only the scale run: 100 postgres targets probed through /probe on
 #                              a 15 s cycle
 #   --no-build               use the binaries already built
 # Environment:
@@ -22,7 +22,7 @@
 # Exit status: non-zero when a step fails. Targets missed are printed, never fatal: timings on
 # a shared machine are too noisy to gate on.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MODE=full BUILD=1
 for arg in "$@"; do
@@ -31,16 +31,13 @@ for arg in "$@"; do
         --soak) MODE=soak ;;
         --scale) MODE=scale ;;
         --no-build) BUILD=0 ;;
-        -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
-        *) echo "scripts/bench: unknown argument $arg (see --help)" >&2; exit 2 ;;
+        -h | --help) usage_from_header "$0"; exit 0 ;;
+        *) log "unknown argument $arg (see --help)"; exit 2 ;;
     esac
 done
 export PGSTACK_TESTBED_DIR="${PGSTACK_TESTBED_DIR:-/tmp/pgstack-bench}"
 
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-# Step 1: what the bench needs beyond scripts/install-deps (the peer, python3 for the driver).
+# Step 1: what the bench needs beyond scripts/install-deps.sh (the peer, python3 for the driver).
 need=()
 command -v prometheus-postgres-exporter >/dev/null || need+=(prometheus-postgres-exporter)
 command -v python3 >/dev/null || need+=(python3)
@@ -58,7 +55,7 @@ if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus-pos
     systemctl stop prometheus-postgres-exporter || true
 fi
 
-# Step 2: binaries. --quick uses the debug build (scripts/test has built it already; a fresh
+# Step 2: binaries. --quick uses the debug build (scripts/test.sh has built it already; a fresh
 # release build alone is 3–5 minutes here).
 if [[ $MODE == quick ]]; then
     CONFIG=debug
@@ -88,19 +85,12 @@ cleanup() {
     fi
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}" "${SESSION_GROUPS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if [[ ${PGSTACK_KEEP_TESTBED:-0} == 1 ]]; then
-        log "keeping the test bed in $PGSTACK_TESTBED_DIR (PGSTACK_KEEP_TESTBED=1)"
-    else
-        scripts/testbed down >/dev/null 2>&1 || true
-    fi
+    testbed_down_unless_kept
     exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit cleanup
 
-scripts/testbed up >&2
-eval "$(scripts/testbed env)"
+testbed_up
 PSQL=("$PGSTACK_PG_BIN/psql" -X -q -h "$PGSTACK_SOCKET_DIR" -U postgres)
 psql_primary() { "${PSQL[@]}" -p "$PGSTACK_PRIMARY_PORT" -v ON_ERROR_STOP=1 "$@"; }
 psql_replica() { "${PSQL[@]}" -p "$PGSTACK_REPLICA_PORT" -v ON_ERROR_STOP=1 "$@"; }
@@ -121,8 +111,8 @@ busy_bed() {
         # 100 targets each hold a connection: raise the bed's limit of 100 (a restart).
         psql_primary -c "ALTER SYSTEM SET max_connections = 300" >/dev/null
         psql_replica -c "ALTER SYSTEM SET max_connections = 300" >/dev/null
-        scripts/testbed stop replica >&2 && scripts/testbed stop primary >&2
-        scripts/testbed start primary >&2 && scripts/testbed start replica >&2
+        "$TESTBED" stop replica >&2 && "$TESTBED" stop primary >&2
+        "$TESTBED" start primary >&2 && "$TESTBED" start replica >&2
     fi
     # Replay paused on the replica, so the writes below leave it behind (non-zero lag).
     psql_replica -c "SELECT pg_wal_replay_pause()" >/dev/null
@@ -158,23 +148,13 @@ busy_bed() {
 busy_bed
 
 # Step 5: the exporters, on free loopback ports.
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() {  # wait_http PORT: until it answers, at most 30 s
-    local i
-    for ((i = 0; i < 300; i++)); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    die "nothing listening on 127.0.0.1:$1 after 30 s"
-}
 DIR="$PGSTACK_TESTBED_DIR"
-write_secret() { (umask 077 && printf '%s\n' "$2" >"$1"); }
 start_ours() {  # start_ours NAME CONFIG: sets OURS_PID and OURS_PORT
     OURS_PORT="$(free_port)"
     "$BIN" --config.file "$2" --web.listen-address "127.0.0.1:$OURS_PORT" --log.level warn >"$DIR/$1.log" 2>&1 &
     OURS_PID=$!
     PIDS+=("$OURS_PID")
-    wait_http "$OURS_PORT"
+    wait_port "$OURS_PORT"
 }
 write_secret "$DIR/bench-primary.dsn" "$PGSTACK_PRIMARY_DSN"
 write_secret "$DIR/bench-pgbouncer.dsn" "$PGSTACK_PGBOUNCER_DSN"
@@ -187,10 +167,10 @@ start_peer() {
         prometheus-postgres-exporter --web.listen-address "127.0.0.1:$PEER_PORT" >"$DIR/peer.log" 2>&1 &
     PEER_PID=$!
     PIDS+=("$PEER_PID")
-    wait_http "$PEER_PORT"
+    wait_port "$PEER_PORT"
 }
 
-MEASURE=(python3 scripts/bench-measure)
+MEASURE=(python3 scripts/bench-measure.py)
 PSQL_PRIMARY="${PSQL[*]} -p $PGSTACK_PRIMARY_PORT -d postgres"
 [[ $EUID -eq 0 ]] && PSQL_PRIMARY="runuser -u postgres -- $PSQL_PRIMARY"
 
@@ -237,5 +217,5 @@ if [[ $MODE == full ]]; then
     echo
     "$(swift build -c release --show-bin-path)/encoder-benchmark"
     echo
-    echo "soak: run scripts/bench --soak (10,000 scrapes each, ~3 minutes for ours, longer for the peer)"
+    echo "soak: run scripts/bench.sh --soak (10,000 scrapes each, ~3 minutes for ours, longer for the peer)"
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""scripts/monitoring-live — the bundled dashboards and alert rules against a live stack.
+"""scripts/monitoring-live.py — the bundled dashboards and alert rules against a live stack.
 
-Needs the test bed up and its environment exported (eval "$(scripts/testbed env)") and a
+Needs the test bed up and its environment exported (eval "$(scripts/testbed.py env)") and a
 built exporter (PGSTACK_EXPORTER_BIN, default .build/debug/pgstack_exporter). Starts, on free
 loopback ports in a temporary directory, the exporter (targets primary, replica, pgbouncer),
 a real Alertmanager with alerts/alertmanager.yml (timings shortened) and a real Prometheus
@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,27 +33,19 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from pgstack_scripts import ROOT, SCRIPTS, Log, free_ports, output, wait_for, write_secret
+
 ENV = os.environ
 PSQL = str(Path(ENV.get("PGSTACK_PG_BIN", "/usr/lib/postgresql/15/bin")) / "psql")
-TESTBED = str(ROOT / "scripts" / "testbed")
+TESTBED = str(SCRIPTS / "testbed.py")
 RATE_INTERVAL = "10s"
 FAILURES = []
-
-
-def log(msg):
-    print(f"monitoring-live: {msg}", file=sys.stderr, flush=True)
+log = Log("monitoring-live")
 
 
 def fail(msg):
     FAILURES.append(msg)
     log("FAIL: " + msg)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http_json(url, data=None):
@@ -64,23 +55,8 @@ def http_json(url, data=None):
         return json.loads(r.read() or b"null")
 
 
-def wait_for(what, fn, timeout=60, interval=0.5):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except Exception as e:  # a server still starting refuses connections
-            last = e
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
 def psql(dsn, sql):
-    return subprocess.run([PSQL, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", dsn, "-c", sql],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return output([PSQL, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", dsn, "-c", sql])
 
 
 class Servers:
@@ -115,8 +91,7 @@ def write_configs(tmp, exporter_port, am_port):
     targets = []
     for name, dsn in dsns.items():
         f = tmp / f"{name}.dsn"
-        f.write_text(dsn + "\n")
-        f.chmod(0o600)
+        write_secret(f, dsn + "\n")
         kind = "pgbouncer" if name == "pgbouncer" else "postgres"
         targets.append(f"  - name: {name}\n    kind: {kind}\n    dsn_file: {f}\n")
     (tmp / "exporter.yml").write_text("targets:\n" + "".join(targets))
@@ -314,18 +289,18 @@ def main():
     for var in ("PGSTACK_PRIMARY_DSN", "PGSTACK_REPLICA_DSN", "PGSTACK_PGBOUNCER_DSN", "PGSTACK_APP_PGBOUNCER_DSN",
                 "PGSTACK_PRIMARY_ADMIN_DSN", "PGSTACK_REPLICA_ADMIN_DSN"):
         if var not in ENV:
-            log(f"{var} is not set: start the test bed and eval \"$(scripts/testbed env)\" first")
+            log(f"{var} is not set: start the test bed and eval \"$(scripts/testbed.py env)\" first")
             return 2
     exporter_bin = ENV.get("PGSTACK_EXPORTER_BIN", str(ROOT / ".build" / "debug" / "pgstack_exporter"))
     for binary in (exporter_bin, "prometheus", "prometheus-alertmanager"):
         if not shutil.which(binary):
-            log(f"{binary} not found (build the exporter; scripts/install-deps installs the others)")
+            log(f"{binary} not found (build the exporter; scripts/install-deps.sh installs the others)")
             return 2
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="pgstack-monitoring-"))
     servers = Servers(tmp)
     workload = Workload()
-    ports = {name: free_port() for name in ("exporter", "prometheus", "alertmanager", "am_cluster")}
+    ports = dict(zip(("exporter", "prometheus", "alertmanager"), free_ports(3)))
     prom, am = f"http://127.0.0.1:{ports['prometheus']}", f"http://127.0.0.1:{ports['alertmanager']}"
     try:
         write_configs(tmp, ports["exporter"], ports["alertmanager"])

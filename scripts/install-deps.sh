@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# scripts/install-deps — make sure the Debian (bookworm) packages needed to build
-# pgstack_exporter and to run the loopback test bed are installed.
+# scripts/install-deps.sh — make sure the Debian (bookworm) packages needed to build
+# pgstack_exporter and to run the loopback test bed are installed, and the pinned Python
+# packages of scripts/requirements.txt (when that file exists).
 #
 # Idempotent: does nothing (and never touches the network) when everything is
 # already there. Otherwise, as root, runs `apt-get update` once and installs only
@@ -11,6 +12,7 @@
 # or an init system runs). That is harmless: we never stop or use them; the test
 # bed picks its own free ports on 127.0.0.1.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Needed packages:
 #   libpq-dev pkg-config zlib1g-dev  build the exporter (libpq through pkg-config, zlib)
@@ -18,14 +20,15 @@ set -euo pipefail
 #   pgbouncer                           the pooler for the test bed
 #   prometheus                          promtool (alert rule tests) and the server for the live check
 #   prometheus-alertmanager             amtool and the Alertmanager of the end-to-end alert test
-#   curl python3 python3-yaml           demo/manual checks, free-port picking, scripts/check-monitoring
+#   curl python3 python3-yaml           demo/manual checks, the Python scripts, scripts/check-monitoring.py
+#   python3-pip                         scripts/requirements.txt; PostgreSQL 17/18 wheels for the test bed
 #   openssl                             self-signed certificates for the TLS tests
 #   apache2-utils                       htpasswd, whose $2y$ bcrypt hashes the basic-auth tests use
 PACKAGES=(
     libpq-dev pkg-config zlib1g-dev
     postgresql-15 postgresql-contrib-15
     pgbouncer prometheus prometheus-alertmanager
-    curl python3 python3-yaml openssl apache2-utils
+    curl python3 python3-yaml python3-pip openssl apache2-utils
 )
 
 # is_installed PKG: true if PKG is installed, or if it is a virtual package
@@ -49,16 +52,23 @@ missing_packages() {
     done
 }
 
+# pip_requirements: the pinned Python packages (pip does nothing when they are installed).
+pip_requirements() {
+    [[ -f scripts/requirements.txt ]] || return 0
+    python3 -m pip install --quiet --root-user-action=ignore -r scripts/requirements.txt || die "pip could not install scripts/requirements.txt"
+}
+
 # Step 1: find what is missing; nothing to do is the common, fast case.
 mapfile -t missing < <(missing_packages)
 if [[ ${#missing[@]} -eq 0 ]]; then
+    pip_requirements
     exit 0
 fi
 
 # Step 2: without root we cannot install; say exactly what is needed.
 if [[ $EUID -ne 0 ]]; then
-    echo "install-deps: missing Debian packages: ${missing[*]}" >&2
-    echo "install-deps: install them as root, e.g.:" >&2
+    log "missing Debian packages: ${missing[*]}"
+    log "install them as root, e.g.:"
     echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
     echo "  (or run: sudo $0)" >&2
     exit 1
@@ -66,7 +76,7 @@ fi
 
 # Step 3: one apt-get update, then install only the missing packages. Wait for a
 # concurrently running apt/dpkg (e.g. unattended-upgrades) instead of failing.
-echo "install-deps: installing: ${missing[*]}" >&2
+log "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt_opts=(-o DPkg::Lock::Timeout=600)
 apt-get "${apt_opts[@]}" update
@@ -75,7 +85,7 @@ apt-get "${apt_opts[@]}" install -y --no-install-recommends "${missing[@]}"
 # Step 4: verify; a package that apt could not resolve must fail loudly here.
 mapfile -t still_missing < <(missing_packages)
 if [[ ${#still_missing[@]} -ne 0 ]]; then
-    echo "install-deps: still missing after apt-get install: ${still_missing[*]}" >&2
-    exit 1
+    die "still missing after apt-get install: ${still_missing[*]}"
 fi
-echo "install-deps: all dependencies installed" >&2
+pip_requirements
+log "all dependencies installed"

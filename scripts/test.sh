@@ -1,28 +1,22 @@
 #!/usr/bin/env bash
-# scripts/test — the single command that runs every test on a fresh machine:
+# scripts/test.sh — the single command that runs every test on a fresh machine:
 # installs the Debian dependencies, starts the loopback test bed
-# (scripts/testbed), builds and runs the Swift tests against it, runs the dashboards
-# and alert rules against a real Prometheus and Alertmanager (scripts/monitoring-live),
-# then checks them statically (scripts/check-monitoring, promtool, amtool); the suites that
+# (scripts/testbed.py), builds and runs the Swift tests against it, runs the dashboards
+# and alert rules against a real Prometheus and Alertmanager (scripts/monitoring-live.py),
+# then checks them statically (scripts/check-monitoring.py, promtool, amtool); the suites that
 # need no server under Thread Sanitizer (scripts/tsan.sh) and the fuzz targets (scripts/fuzz.sh).
 #
-# Usage: scripts/test [extra `swift test` args, e.g. --filter EndToEndTests]
+# Usage: scripts/test.sh [extra `swift test` args, e.g. --filter EndToEndTests]
 # Environment:
 #   PGSTACK_KEEP_TESTBED=1   leave the test bed running afterwards
-#   PGSTACK_TESTBED_DIR      state dir of the test bed (see scripts/testbed)
-#   PGSTACK_SKIP_BENCH=1     skip `scripts/bench --quick` (run after the Swift tests)
+#   PGSTACK_TESTBED_DIR      state dir of the test bed (see scripts/testbed.py)
+#   PGSTACK_PG_VERSION       PostgreSQL of the test bed: 15 (default), 17 or 18
+#   PGSTACK_SKIP_BENCH=1     skip `scripts/bench.sh --quick` (run after the Swift tests)
 #   PGSTACK_SKIP_TSAN=1      skip scripts/tsan.sh (Thread Sanitizer on the suites that need no server)
 #   PGSTACK_SKIP_FUZZ=1      skip scripts/fuzz.sh (each fuzz target for PGSTACK_FUZZ_RUNS inputs, 60,000)
 # Exit status: non-zero if any phase failed.
 set -euo pipefail
-
-# Work from the repository root whatever the caller's directory.
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-
-# now_ms: wall clock in milliseconds, for phase timings.
-now_ms() { date +%s%3N; }
-# fmt_ms MS: "12.3s".
-fmt_ms() { printf '%d.%01ds' $(($1 / 1000)) $((($1 % 1000) / 100)); }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # phase NAME CMD...: run CMD, print its duration; returns CMD's status.
 TIMINGS=()
@@ -52,35 +46,22 @@ run_swift_test() {
     swift test --skip-build --no-parallel "$@" 2>&1 | tee "$log"
 }
 
-# Step 1: Debian packages (no-op when all are installed).
-scripts/install-deps
+# Step 1: Debian packages (no-op when all are installed) and a Swift toolchain.
+scripts/install-deps.sh
+require_swift
 
-# Step 2: a Swift toolchain is not a Debian package; it must already be in PATH.
-if ! command -v swift >/dev/null 2>&1; then
-    echo "scripts/test: 'swift' not found in PATH; install a Swift toolchain (https://www.swift.org/install/linux/)" >&2
-    exit 1
-fi
-
-# Step 3: bring the test bed down on any exit (also Ctrl-C), unless asked to keep it.
+# Step 2: bring the test bed down on any exit (also Ctrl-C), unless asked to keep it.
 cleanup() {
     local rc=$?
-    if [[ ${PGSTACK_KEEP_TESTBED:-0} == 1 ]]; then
-        echo "scripts/test: keeping the test bed (PGSTACK_KEEP_TESTBED=1); stop it with: scripts/testbed down" >&2
-    else
-        scripts/testbed down || true
-    fi
+    testbed_down_unless_kept
     exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit cleanup
 
-# Step 4: start the test bed and export its ports, DSNs and passwords for the tests.
-phase "testbed up" scripts/testbed up
-testbed_env="$(scripts/testbed env)"
-eval "$testbed_env"
+# Step 3: start the test bed and export its ports, DSNs and passwords for the tests.
+phase "testbed up" testbed_up
 
-# Step 5: build (tests included), then run the tests without rebuilding.
+# Step 4: build (tests included), then run the tests without rebuilding.
 failed=()
 if phase "swift build" swift build --build-tests; then
     # Its output is kept so that the summary can repeat which tests failed and where.
@@ -89,20 +70,20 @@ if phase "swift build" swift build --build-tests; then
     # Dashboards and alert rules against a real Prometheus and Alertmanager on the bed.
     PGSTACK_EXPORTER_BIN="$(swift build --show-bin-path)/pgstack_exporter"
     export PGSTACK_EXPORTER_BIN
-    phase "monitoring live" scripts/monitoring-live || failed+=("monitoring live")
+    phase "monitoring live" scripts/monitoring-live.py || failed+=("monitoring live")
 else
     failed+=("swift build")
 fi
 
-# Step 5b: the benchmark's quick mode, so that scripts/bench cannot rot. It reuses the debug
+# Step 4b: the benchmark's quick mode, so that scripts/bench.sh cannot rot. It reuses the debug
 # build above (it says so; its figures are not release performance) and brings up, then down,
 # a bed of its own beside the tests' one. PGSTACK_SKIP_BENCH=1 leaves it out.
 if [[ ${PGSTACK_SKIP_BENCH:-0} != 1 && ! " ${failed[*]} " =~ " swift build " ]]; then
     phase "bench --quick" env PGSTACK_TESTBED_DIR="${PGSTACK_TESTBED_DIR:-/tmp/pgstack-testbed}-bench" \
-        PGSTACK_KEEP_TESTBED=0 scripts/bench --quick || failed+=("bench --quick")
+        PGSTACK_KEEP_TESTBED=0 scripts/bench.sh --quick || failed+=("bench --quick")
 fi
 
-# Step 5c: the suites that need no server under Thread Sanitizer, and each fuzz target for a
+# Step 4c: the suites that need no server under Thread Sanitizer, and each fuzz target for a
 # bounded time from its corpus (each builds in a scratch folder of its own).
 if [[ ${PGSTACK_SKIP_TSAN:-0} != 1 ]]; then
     phase "thread sanitizer" scripts/tsan.sh || failed+=("thread sanitizer")
@@ -112,7 +93,7 @@ if [[ ${PGSTACK_SKIP_FUZZ:-0} != 1 ]]; then
     phase "fuzz" env PGSTACK_FUZZ_RUNS="${PGSTACK_FUZZ_RUNS:-60000}" PGSTACK_FUZZ_SECONDS=120 scripts/fuzz.sh || failed+=("fuzz")
 fi
 
-# Step 6: alert rules: syntax check of rule files, then promtool unit tests.
+# Step 5: alert rules: syntax check of rule files, then promtool unit tests.
 shopt -s nullglob
 rule_tests=(alerts/*.test.yml alerts/*.test.yaml)
 rule_files=()
@@ -130,12 +111,12 @@ if [[ ${#rule_tests[@]} -gt 0 ]]; then
     phase "promtool test rules" promtool test rules "${rule_tests[@]}" || failed+=("promtool test rules")
 fi
 
-phase "check-monitoring" scripts/check-monitoring || failed+=("check-monitoring")
+phase "check-monitoring" scripts/check-monitoring.py || failed+=("check-monitoring")
 if [[ -f alerts/alertmanager.yml ]]; then
     phase "amtool check-config" amtool check-config alerts/alertmanager.yml || failed+=("amtool check-config")
 fi
 
-# Step 7: summary and exit status.
+# Step 6: summary and exit status.
 echo "---- summary ----" >&2
 printf '  %s\n' "${TIMINGS[@]}" >&2
 if [[ -n ${swift_test_log:-} && -s $swift_test_log ]]; then
@@ -146,7 +127,7 @@ if [[ -n ${swift_test_log:-} && -s $swift_test_log ]]; then
     rm -f "$swift_test_log"
 fi
 if [[ ${#failed[@]} -gt 0 ]]; then
-    echo "scripts/test: FAILED: ${failed[*]}" >&2
+    log "FAILED: ${failed[*]}"
     exit 1
 fi
-echo "scripts/test: all passed" >&2
+log "all passed"
