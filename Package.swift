@@ -14,7 +14,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pgstack_exporter", targets: ["pgstack_exporter"]),
-        // Built by scripts/bench only (release mode): the exposition micro-benchmark.
+        // Built by scripts/bench.sh only (release mode): the exposition micro-benchmark.
         .executable(name: "encoder-benchmark", targets: ["EncoderBenchmark"]),
     ],
     dependencies: [
@@ -90,7 +90,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Benchmarks (scripts/bench): a process-wide malloc counter and the encoder benchmark.
+        // Benchmarks (scripts/bench.sh): a process-wide malloc counter and the encoder benchmark.
         .target(name: "CMallocCounter", path: "Benchmarks/CMallocCounter"),
         .executableTarget(
             name: "EncoderBenchmark",
