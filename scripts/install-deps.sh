@@ -52,10 +52,20 @@ missing_packages() {
     done
 }
 
-# pip_requirements: the pinned Python packages (pip does nothing when they are installed).
+# pip_requirements: the pinned Python packages, when one is missing.
 pip_requirements() {
     [[ -f scripts/requirements.txt ]] || return 0
-    python3 -m pip install --quiet --root-user-action=ignore -r scripts/requirements.txt || die "pip could not install scripts/requirements.txt"
+    python3 scripts/pgstack_scripts.py requirements-met scripts/requirements.txt && return 0
+    local pip=(python3 -m pip install --quiet --root-user-action=ignore -r scripts/requirements.txt)
+    if [[ $EUID -eq 0 ]]; then
+        # Debian's own python3 refuses pip installs (PEP 668) unless told; as root we install.
+        python3 -c 'import sys, sysconfig, os; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))' &&
+            pip+=(--break-system-packages)
+        "${pip[@]}" || die "pip could not install scripts/requirements.txt"
+    elif ! "${pip[@]}" 2>/dev/null; then
+        # A plain user may not be able to install them; only scripts/gen-dashboards.py needs them.
+        log "warning: could not install scripts/requirements.txt (scripts/gen-dashboards.py needs it): ${pip[*]}"
+    fi
 }
 
 # Step 1: find what is missing; nothing to do is the common, fast case.

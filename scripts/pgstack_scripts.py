@@ -2,10 +2,14 @@
 
 Import it from a script in this directory (Python puts a script's directory on sys.path):
     from pgstack_scripts import ROOT, Log, free_port, wait_for, run, write_secret
-Run it for the bash scripts (scripts/lib.sh): python3 scripts/pgstack_scripts.py free-ports N
+For the bash scripts:
+    python3 scripts/pgstack_scripts.py free-ports N          N free ports (scripts/lib.sh)
+    python3 scripts/pgstack_scripts.py requirements-met FILE exit 0 if FILE's pins are installed
 """
+import importlib.metadata
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -115,8 +119,26 @@ def write_secret(path, text):
     write_file(path, text, 0o600)
 
 
+def requirements_met(requirements):
+    """Every line of a requirements file is a `name==version` pin that is installed, so pip
+    need not run (it takes seconds, and may be unable to write where a plain user runs it)."""
+    for line in Path(requirements).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        pin = re.fullmatch(r"([A-Za-z0-9._-]+)==(\S+)", line)
+        try:
+            if not pin or importlib.metadata.version(pin.group(1)) != pin.group(2):
+                return False
+        except importlib.metadata.PackageNotFoundError:
+            return False
+    return True
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "free-ports" and sys.argv[2].isdigit():
         print(" ".join(map(str, free_ports(int(sys.argv[2])))))
+    elif len(sys.argv) == 3 and sys.argv[1] == "requirements-met":
+        sys.exit(0 if requirements_met(sys.argv[2]) else 1)
     else:
-        sys.exit("usage: pgstack_scripts.py free-ports N")
+        sys.exit("usage: pgstack_scripts.py free-ports N | requirements-met FILE")

@@ -103,7 +103,7 @@ def sock():
 
 
 def marker():
-    """"This dir belongs to a test bed" (safe to rm -rf)."""
+    """Marks the dir as a test bed's, so that `down` may rm -rf it."""
     return path(".pgstack-testbed")
 
 
