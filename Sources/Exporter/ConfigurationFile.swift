@@ -52,13 +52,13 @@ public enum ConfigurationFile {
             throw ConfigurationError(file: file, field: "YAML", problem: "the file cannot be read as YAML")
         }
         let reader = NodeReader(file: file)
-        let top = try reader.mapping(root, path: "(top level)", allowed: ["scrape_timeout", "scrape_timeout_offset", "defaults", "targets"])
+        let top = try reader.mapping(root, path: "(top level)", allowed: NodeReader.keys(Settings.scrapeTimeout, Settings.scrapeTimeoutOffset).union(["defaults", "targets"]))
         var configuration = base
-        if let node = top["scrape_timeout"] {
-            configuration.defaultScrapeTimeout = try reader.duration(node, path: "scrape_timeout")
+        if let node = top[Settings.scrapeTimeout] {
+            configuration.defaultScrapeTimeout = try reader.read(node, "", Settings.scrapeTimeout, Setting.duration)
         }
-        if let node = top["scrape_timeout_offset"] {
-            configuration.scrapeTimeoutOffset = try reader.duration(node, path: "scrape_timeout_offset")
+        if let node = top[Settings.scrapeTimeoutOffset] {
+            configuration.scrapeTimeoutOffset = try reader.read(node, "", Settings.scrapeTimeoutOffset, Setting.duration)
         }
         var defaults = baseLimits
         var defaultOptions = CollectorOptions()
@@ -132,17 +132,21 @@ public enum ConfigurationFile {
 struct NodeReader {
     let file: String
 
-    static let limitKeys: Set<String> = [
-        "max_connections", "collector_timeout", "lock_timeout", "connect_timeout", "connection_max_age", "check_timeout",
-    ]
+    static let limitKeys = keys(Settings.targetLimits)
     static let targetKeys: Set<String> = limitKeys.union([
         "name", "kind", "dsn", "dsn_file", "dsn_env", "password_file", "password_env", "collectors", "enable", "options",
         "in_metrics", "databases",
     ])
-    static let optionKeys: Set<String> = [
-        "include_admin_database", "activity_labels", "activity_labels_limit", "statements_top_n",
-        "statements_slow_threshold", "statements_include_query", "statements_query_length",
-    ]
+    static let optionKeys = keys(Settings.collectorOptions)
+
+    /// The config file keys of `settings`.
+    static func keys(_ settings: [Setting]) -> Set<String> {
+        Set(settings.compactMap(\.fileKey))
+    }
+
+    static func keys(_ settings: Setting...) -> Set<String> {
+        keys(settings)
+    }
 
     func error(_ node: Node, _ path: String, _ problem: String) -> ConfigurationError {
         ConfigurationError(file: file, line: node.mark?.line, column: node.mark?.column, field: path, problem: problem)
@@ -172,73 +176,67 @@ struct NodeReader {
         return scalar.string
     }
 
-    func duration(_ node: Node, path: String) throws -> Duration {
-        let text = try string(node, path: path)
-        switch DurationText.positive(text) {
-        case .success(let duration): return duration
-        case .failure(let problem): throw error(node, path, "\(ShownValue.quoted(text)) \(problem.text)")
-        }
-    }
-
-    func wholeNumber(_ node: Node, path: String, in range: ClosedRange<Int>) throws -> Int {
-        let text = try string(node, path: path)
-        switch WholeNumberText.parse(text, in: range) {
-        case .success(let value): return value
-        case .failure(let problem): throw error(node, path, "\(ShownValue.quoted(text)) \(problem.text)")
-        }
-    }
-
+    /// A true or false value outside the settings table (the web config file's).
     func boolean(_ node: Node, path: String) throws -> Bool {
         let text = try string(node, path: path)
-        switch text.lowercased() {
-        case "true", "yes", "on": return true
-        case "false", "no", "off": return false
-        default: throw error(node, path, "\(ShownValue.quoted(text)) is not true or false")
+        do {
+            return try Setting.boolean(text)
+        } catch {
+            throw self.error(node, path, error.text)
+        }
+    }
+
+    /// The setting's value at `node`, parsed by `parse` (``Setting/duration(_:)`` and its
+    /// kin); an error names `parent.key` and the node's line.
+    func read<Value>(_ node: Node, _ parent: String, _ setting: Setting,
+                     _ parse: (Setting) -> (String) throws(SettingProblem) -> Value) throws -> Value {
+        let path = parent.isEmpty ? setting.fileKey ?? "" : "\(parent).\(setting.fileKey ?? "")"
+        let text = try string(node, path: path)
+        do {
+            return try parse(setting)(text)
+        } catch {
+            throw self.error(node, path, error.text)
         }
     }
 
     func options(_ node: Node, path: String, base: CollectorOptions) throws -> CollectorOptions {
         let mapping = try self.mapping(node, path: path, allowed: Self.optionKeys)
         var options = base
-        if let node = mapping["include_admin_database"] {
-            options.includeAdminDatabase = try boolean(node, path: "\(path).include_admin_database")
+        if let node = mapping[Settings.includeAdminDatabase] {
+            options.includeAdminDatabase = try read(node, path, Settings.includeAdminDatabase, Setting.boolean)
         }
-        if let node = mapping["activity_labels"] {
-            options.activityLabels = try sequence(node, path: "\(path).activity_labels").map { item in
-                let name = try string(item, path: "\(path).activity_labels")
-                guard let label = CollectorOptions.ActivityLabel(rawValue: name) else {
-                    let allowed = CollectorOptions.ActivityLabel.allCases.map(\.rawValue).joined(separator: ", ")
-                    throw error(item, "\(path).activity_labels", "\(ShownValue.quoted(name)) is not one of \(allowed)")
-                }
-                return label
+        if let node = mapping[Settings.activityLabels] {
+            // `choice` accepts only the labels' raw values, so none is dropped here.
+            options.activityLabels = try sequence(node, path: "\(path).activity_labels").compactMap { item in
+                CollectorOptions.ActivityLabel(rawValue: try read(item, path, Settings.activityLabels, Setting.choice))
             }
         }
-        if let node = mapping["activity_labels_limit"] {
-            options.activityLabelsLimit = try wholeNumber(node, path: "\(path).activity_labels_limit", in: 1...10_000)
+        if let node = mapping[Settings.activityLabelsLimit] {
+            options.activityLabelsLimit = try read(node, path, Settings.activityLabelsLimit, Setting.wholeNumber)
         }
-        if let node = mapping["statements_top_n"] {
-            options.statementsTopN = try wholeNumber(node, path: "\(path).statements_top_n", in: 1...10_000)
+        if let node = mapping[Settings.statementsTopN] {
+            options.statementsTopN = try read(node, path, Settings.statementsTopN, Setting.wholeNumber)
         }
-        if let node = mapping["statements_slow_threshold"] {
-            options.statementsSlowThreshold = DurationText.seconds(try duration(node, path: "\(path).statements_slow_threshold"))
+        if let node = mapping[Settings.statementsSlowThreshold] {
+            options.statementsSlowThreshold = DurationText.seconds(try read(node, path, Settings.statementsSlowThreshold, Setting.duration))
         }
-        if let node = mapping["statements_include_query"] {
-            options.statementsIncludeQuery = try boolean(node, path: "\(path).statements_include_query")
+        if let node = mapping[Settings.statementsIncludeQuery] {
+            options.statementsIncludeQuery = try read(node, path, Settings.statementsIncludeQuery, Setting.boolean)
         }
-        if let node = mapping["statements_query_length"] {
-            options.statementsQueryLength = try wholeNumber(node, path: "\(path).statements_query_length", in: 1...100_000)
+        if let node = mapping[Settings.statementsQueryLength] {
+            options.statementsQueryLength = try read(node, path, Settings.statementsQueryLength, Setting.wholeNumber)
         }
         return options
     }
 
     func limits(_ mapping: [String: Node], path: String, base: TargetLimits) throws -> TargetLimits {
         var limits = base
-        if let node = mapping["max_connections"] { limits.maxConnections = try wholeNumber(node, path: "\(path).max_connections", in: WholeNumberText.connectionLimit) }
-        if let node = mapping["collector_timeout"] { limits.collectorTimeout = try duration(node, path: "\(path).collector_timeout") }
-        if let node = mapping["lock_timeout"] { limits.lockTimeout = try duration(node, path: "\(path).lock_timeout") }
-        if let node = mapping["connect_timeout"] { limits.connectTimeout = try duration(node, path: "\(path).connect_timeout") }
-        if let node = mapping["connection_max_age"] { limits.connectionMaxAge = try duration(node, path: "\(path).connection_max_age") }
-        if let node = mapping["check_timeout"] { limits.checkTimeout = try duration(node, path: "\(path).check_timeout") }
+        if let node = mapping[Settings.maxConnections] { limits.maxConnections = try read(node, path, Settings.maxConnections, Setting.wholeNumber) }
+        if let node = mapping[Settings.collectorTimeout] { limits.collectorTimeout = try read(node, path, Settings.collectorTimeout, Setting.duration) }
+        if let node = mapping[Settings.lockTimeout] { limits.lockTimeout = try read(node, path, Settings.lockTimeout, Setting.duration) }
+        if let node = mapping[Settings.connectTimeout] { limits.connectTimeout = try read(node, path, Settings.connectTimeout, Setting.duration) }
+        if let node = mapping[Settings.connectionMaxAge] { limits.connectionMaxAge = try read(node, path, Settings.connectionMaxAge, Setting.duration) }
+        if let node = mapping[Settings.checkTimeout] { limits.checkTimeout = try read(node, path, Settings.checkTimeout, Setting.duration) }
         return limits
     }
 
@@ -267,7 +265,7 @@ struct NodeReader {
         var target = TargetConfiguration(
             name: name, kind: kind, connectionString: connectionString, collectors: collectors, disabled: disabled,
             limits: limits, options: options)
-        if let node = mapping["in_metrics"] { target.inMetrics = try boolean(node, path: "\(path).in_metrics") }
+        if let node = mapping["in_metrics"] { target.inMetrics = try read(node, path, Settings.inMetrics, Setting.boolean) }
         if let node = mapping["databases"] { target.databases = try discovery(node, path: "\(path).databases") }
         return target
     }
@@ -285,7 +283,7 @@ struct NodeReader {
     }
 
     func discovery(_ node: Node, path: String) throws -> DatabaseDiscovery {
-        let mapping = try self.mapping(node, path: path, allowed: ["include", "exclude", "refresh", "max_connections"])
+        let mapping = try self.mapping(node, path: path, allowed: Self.keys(Settings.discoveryRefresh, Settings.discoveryMaxConnections).union(["include", "exclude"]))
         var discovery = DatabaseDiscovery()
         for key in ["include", "exclude"] {
             guard let list = mapping[key] else { continue }
@@ -296,8 +294,10 @@ struct NodeReader {
             }
             if key == "include" { discovery.include = patterns } else { discovery.exclude = patterns }
         }
-        if let node = mapping["refresh"] { discovery.refresh = try duration(node, path: "\(path).refresh") }
-        if let node = mapping["max_connections"] { discovery.maxConnections = try wholeNumber(node, path: "\(path).max_connections", in: WholeNumberText.connectionLimit) }
+        if let node = mapping[Settings.discoveryRefresh] { discovery.refresh = try read(node, path, Settings.discoveryRefresh, Setting.duration) }
+        if let node = mapping[Settings.discoveryMaxConnections] {
+            discovery.maxConnections = try read(node, path, Settings.discoveryMaxConnections, Setting.wholeNumber)
+        }
         return discovery
     }
 
@@ -417,5 +417,12 @@ public enum TargetConnectionString {
             throw Problem(message: "a pgbouncer target must connect to the admin console: set dbname=pgbouncer")
         }
         return connectionString
+    }
+}
+
+extension Dictionary where Key == String {
+    /// The value under the setting's config file key.
+    subscript(_ setting: Setting) -> Value? {
+        setting.fileKey.flatMap { self[$0] }
     }
 }

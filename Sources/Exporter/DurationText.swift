@@ -73,3 +73,15 @@ extension StringProtocol {
         String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }
+
+extension DurationText {
+    /// `duration` as a setting would be written: `500ms`, `5s`, `10m`, `2h`.
+    public static func text(_ duration: Duration) -> String {
+        let milliseconds = Int64(seconds(duration) * 1000)
+        if milliseconds % 1000 != 0 { return "\(milliseconds)ms" }
+        let wholeSeconds = milliseconds / 1000
+        if wholeSeconds % 3600 == 0 { return "\(wholeSeconds / 3600)h" }
+        if wholeSeconds % 60 == 0 { return "\(wholeSeconds / 60)m" }
+        return "\(wholeSeconds)s"
+    }
+}

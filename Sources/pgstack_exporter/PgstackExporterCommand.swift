@@ -26,69 +26,67 @@ struct PgstackExporterCommand: AsyncParsableCommand {
             """,
         version: BuildInfo.version)
 
-    @Option(name: .customLong("dsn"), help: "PostgreSQL connection string, URI or key=value (env: DATA_SOURCE_NAME).")
+    // Each flag's name, help, environment variable and default come from its declaration in
+    // `Settings`; the values stay raw text here and are checked in `StartupSettings`.
+    @Option(name: Settings.dsn.flagName, help: Settings.dsn.argumentHelp)
     var dsn: String?
 
-    @Option(name: .customLong("pgbouncer-dsn"), help: "PgBouncer admin console connection string, dbname=pgbouncer (env: PGBOUNCER_DSN).")
+    @Option(name: Settings.pgbouncerDSN.flagName, help: Settings.pgbouncerDSN.argumentHelp)
     var pgbouncerDSN: String?
 
-    @Option(name: .customLong("config.file"), help: "YAML file listing targets (env: PGSTACK_CONFIG_FILE).")
+    @Option(name: Settings.configFile.flagName, help: Settings.configFile.argumentHelp)
     var configFile: String?
 
-    @Flag(name: .customLong("config.check"), help: "Check the configuration, print the targets, and exit.")
+    @Flag(name: Settings.configCheck.flagName, help: Settings.configCheck.argumentHelp)
     var configCheck = false
 
-    @Option(name: .customLong("web.listen-address"), help: "Address to listen on (env: PGSTACK_WEB_LISTEN_ADDRESS).")
-    var listenAddress = environment("PGSTACK_WEB_LISTEN_ADDRESS") ?? ":9187"
+    @Option(name: Settings.listenAddress.flagName, help: Settings.listenAddress.argumentHelp)
+    var listenAddress: String?
 
-    @Option(name: .customLong("web.config.file"), help: "TLS and basic auth, in the exporter-toolkit format (env: PGSTACK_WEB_CONFIG_FILE).")
-    var webConfigFile = environment("PGSTACK_WEB_CONFIG_FILE") ?? ""
+    @Option(name: Settings.telemetryPath.flagName, help: Settings.telemetryPath.argumentHelp)
+    var telemetryPath: String?
 
-    @Option(name: .customLong("web.telemetry-path"), help: "Path of the metrics (env: PGSTACK_WEB_TELEMETRY_PATH).")
-    var telemetryPath = environment("PGSTACK_WEB_TELEMETRY_PATH") ?? "/metrics"
+    @Option(name: Settings.webConfigFile.flagName, help: Settings.webConfigFile.argumentHelp)
+    var webConfigFile: String?
 
-    @Option(name: .customLong("web.max-requests"), help: "Requests that start work (a collection, a role check) at once; more get 503, joiners never (env: PGSTACK_WEB_MAX_REQUESTS).")
-    var maxRequests = environment("PGSTACK_WEB_MAX_REQUESTS") ?? "40"
+    @Option(name: Settings.maxRequests.flagName, help: Settings.maxRequests.argumentHelp)
+    var maxRequests: String?
 
-    @Option(name: .customLong("web.max-connections"), help: "Open HTTP connections at most; more wait to be accepted (env: PGSTACK_WEB_MAX_CONNECTIONS).")
-    var maxHTTPConnections = environment("PGSTACK_WEB_MAX_CONNECTIONS") ?? "512"
+    @Option(name: Settings.maxHTTPConnections.flagName, help: Settings.maxHTTPConnections.argumentHelp)
+    var maxHTTPConnections: String?
 
-    @Option(name: .customLong("web.idle-timeout"), help: "Closes a connection idle, or still sending its request headers, this long (env: PGSTACK_WEB_IDLE_TIMEOUT).")
-    var idleTimeout = environment("PGSTACK_WEB_IDLE_TIMEOUT") ?? "60s"
+    @Option(name: Settings.idleTimeout.flagName, help: Settings.idleTimeout.argumentHelp)
+    var idleTimeout: String?
 
-    @Option(name: .customLong("log.level"), help: "debug, info, warn or error (env: PGSTACK_LOG_LEVEL).")
-    var logLevel = environment("PGSTACK_LOG_LEVEL") ?? "info"
+    @Option(name: Settings.logLevel.flagName, help: Settings.logLevel.argumentHelp)
+    var logLevel: String?
 
-    @Option(name: .customLong("log.format"), help: "logfmt or json (env: PGSTACK_LOG_FORMAT).")
-    var logFormat = environment("PGSTACK_LOG_FORMAT") ?? "logfmt"
+    @Option(name: Settings.logFormat.flagName, help: Settings.logFormat.argumentHelp)
+    var logFormat: String?
 
-    @Option(name: .customLong("scrape.timeout"), help: "Scrape deadline when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds (env: PGSTACK_SCRAPE_TIMEOUT).")
-    var scrapeTimeout = environment("PGSTACK_SCRAPE_TIMEOUT") ?? "10s"
+    @Option(name: Settings.scrapeTimeout.flagName, help: Settings.scrapeTimeout.argumentHelp)
+    var scrapeTimeout: String?
 
-    @Option(name: .customLong("scrape.timeout-offset"), help: "Kept back from the scraper's timeout (env: PGSTACK_SCRAPE_TIMEOUT_OFFSET).")
-    var scrapeTimeoutOffset = environment("PGSTACK_SCRAPE_TIMEOUT_OFFSET") ?? "500ms"
+    @Option(name: Settings.scrapeTimeoutOffset.flagName, help: Settings.scrapeTimeoutOffset.argumentHelp)
+    var scrapeTimeoutOffset: String?
 
-    @Option(name: .customLong("collector.timeout"), help: "Each collector's timeout (env: PGSTACK_COLLECTOR_TIMEOUT).")
-    var collectorTimeout = environment("PGSTACK_COLLECTOR_TIMEOUT") ?? "5s"
+    @Option(name: Settings.collectorTimeout.flagName, help: Settings.collectorTimeout.argumentHelp)
+    var collectorTimeout: String?
 
-    @Option(name: .customLong("target.max-connections"), help: "Connections held per target at most (env: PGSTACK_TARGET_MAX_CONNECTIONS).")
-    var maxConnections = environment("PGSTACK_TARGET_MAX_CONNECTIONS") ?? "1"
+    @Option(name: Settings.maxConnections.flagName, help: Settings.maxConnections.argumentHelp)
+    var maxConnections: String?
 
-    @Option(name: .customLong("target.connect-timeout"), help: "Connect timeout per target (env: PGSTACK_TARGET_CONNECT_TIMEOUT).")
-    var connectTimeout = environment("PGSTACK_TARGET_CONNECT_TIMEOUT") ?? "5s"
+    @Option(name: Settings.connectTimeout.flagName, help: Settings.connectTimeout.argumentHelp)
+    var connectTimeout: String?
 
-    @Option(name: .customLong("collector.disable"), help: "Collectors to leave out, comma-separated, unless a target lists its own (env: PGSTACK_COLLECTOR_DISABLE).")
-    var disabledCollectors = environment("PGSTACK_COLLECTOR_DISABLE") ?? ""
+    @Option(name: Settings.disabledCollectors.flagName, help: Settings.disabledCollectors.argumentHelp)
+    var disabledCollectors: String?
 
     func run() async throws {
         // Logging first, so that every later error is logged in the chosen format.
         // Before logging exists, a bad value is said on standard error, with the same exit code.
-        guard let level = Logger.Level(flag: logLevel) else {
-            throw Self.startFailure("--log.level (PGSTACK_LOG_LEVEL): \(ShownValue.quoted(logLevel)) is not one of debug, info, warn, error")
-        }
-        guard let format = LogFormat(rawValue: logFormat) else {
-            throw Self.startFailure("--log.format (PGSTACK_LOG_FORMAT): \(ShownValue.quoted(logFormat)) is not one of logfmt, json")
-        }
+        let level = try Self.word(Settings.logLevel, logLevel, Logger.Level.init(flag:))
+        let format = try Self.word(Settings.logFormat, logFormat, LogFormat.init(rawValue:))
         LoggingSystem.bootstrap { _ in LineLogHandler(logLevel: level, format: format) }
         let logger = Logger(label: "pgstack_exporter")
 
@@ -107,6 +105,19 @@ struct PgstackExporterCommand: AsyncParsableCommand {
             return
         }
         try await serve(settings, logger: logger)
+    }
+
+    /// A setting that is one of a few words, read before logging exists: `make` accepts the
+    /// words (in any case, for the log level); anything else is said on standard error.
+    private static func word<Value>(_ setting: Setting, _ flagValue: String?, _ make: (String) -> Value?) throws -> Value {
+        let text = setting.text(flagValue: flagValue) ?? ""
+        if let value = make(text) { return value }
+        do {
+            _ = try setting.choice(text)
+        } catch {
+            throw startFailure("\(setting.field): \(error.text)")
+        }
+        throw startFailure("\(setting.field): \(ShownValue.quoted(text)) is not accepted")
     }
 
     /// Says `message` on standard error and gives the exit code of a bad setting (2).
@@ -182,9 +193,9 @@ struct ShutdownWatchdog: Service {
     }
 }
 
-/// An environment variable's value, or `nil` when unset or empty.
-func environment(_ name: String) -> String? {
-    guard let value = getenv(name) else { return nil }
-    let text = String(cString: value)
-    return text.isEmpty ? nil : text
+extension Setting {
+    /// The flag's name for ArgumentParser.
+    var flagName: NameSpecification { .customLong(flag ?? "") }
+    /// The help line `--help` shows.
+    var argumentHelp: ArgumentHelp { ArgumentHelp(helpText, valueName: valueName) }
 }

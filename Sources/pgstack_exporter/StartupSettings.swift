@@ -17,38 +17,35 @@ struct StartupSettings {
     let server: HTTPServerBuilder
 
     init(_ command: PgstackExporterCommand) throws {
-        guard let address = ListenAddress(command.listenAddress) else {
-            throw ConfigurationError(field: "--web.listen-address (PGSTACK_WEB_LISTEN_ADDRESS)", problem: "\(ShownValue.quoted(command.listenAddress)) is not host:port")
+        let addressText = Self.text(Settings.listenAddress, command.listenAddress)
+        guard let address = ListenAddress(addressText) else {
+            throw ConfigurationError(field: Settings.listenAddress.field, problem: "\(ShownValue.quoted(addressText)) is not host:port")
         }
         listenAddress = address
-        telemetryPath = try Self.telemetryPath(command.telemetryPath)
-        let maxRequests = try Self.whole(command.maxRequests, in: WholeNumberText.requestLimit, field: "--web.max-requests (PGSTACK_WEB_MAX_REQUESTS)")
-        maxHTTPConnections = try Self.whole(
-            command.maxHTTPConnections, in: WholeNumberText.httpConnectionLimit, field: "--web.max-connections (PGSTACK_WEB_MAX_CONNECTIONS)")
-        let idleTimeout = try Self.duration(command.idleTimeout, field: "--web.idle-timeout (PGSTACK_WEB_IDLE_TIMEOUT)")
-        if command.webConfigFile.isEmpty {
-            web = WebConfiguration()
-        } else {
-            web = try WebConfiguration.load(path: command.webConfigFile)
-        }
-        server = try WebSecurity.server(web, file: command.webConfigFile, http: HTTPLimits.channel(idleTimeout: idleTimeout))
+        telemetryPath = try Self.telemetryPath(Self.text(Settings.telemetryPath, command.telemetryPath))
+        let maxRequests = try Self.read(Settings.maxRequests, command.maxRequests, Setting.wholeNumber)
+        maxHTTPConnections = try Self.read(Settings.maxHTTPConnections, command.maxHTTPConnections, Setting.wholeNumber)
+        let idleTimeout = try Self.read(Settings.idleTimeout, command.idleTimeout, Setting.duration)
+        let webConfigFile = Self.text(Settings.webConfigFile, command.webConfigFile)
+        web = webConfigFile.isEmpty ? WebConfiguration() : try WebConfiguration.load(path: webConfigFile)
+        server = try WebSecurity.server(web, file: webConfigFile, http: HTTPLimits.channel(idleTimeout: idleTimeout))
 
         var limits = TargetLimits()
-        limits.collectorTimeout = try Self.duration(command.collectorTimeout, field: "--collector.timeout (PGSTACK_COLLECTOR_TIMEOUT)")
-        limits.connectTimeout = try Self.duration(command.connectTimeout, field: "--target.connect-timeout (PGSTACK_TARGET_CONNECT_TIMEOUT)")
-        limits.maxConnections = try Self.whole(command.maxConnections, in: WholeNumberText.connectionLimit, field: "--target.max-connections (PGSTACK_TARGET_MAX_CONNECTIONS)")
+        limits.collectorTimeout = try Self.read(Settings.collectorTimeout, command.collectorTimeout, Setting.duration)
+        limits.connectTimeout = try Self.read(Settings.connectTimeout, command.connectTimeout, Setting.duration)
+        limits.maxConnections = try Self.read(Settings.maxConnections, command.maxConnections, Setting.wholeNumber)
 
         var base = ExporterConfiguration(targets: [])
         base.maxRequestsStartingWork = maxRequests
-        base.disabledCollectors = try Self.collectorNames(command.disabledCollectors)
-        base.defaultScrapeTimeout = try Self.duration(command.scrapeTimeout, field: "--scrape.timeout (PGSTACK_SCRAPE_TIMEOUT)")
-        base.scrapeTimeoutOffset = try Self.duration(command.scrapeTimeoutOffset, field: "--scrape.timeout-offset (PGSTACK_SCRAPE_TIMEOUT_OFFSET)")
+        base.disabledCollectors = try Self.collectorNames(Self.text(Settings.disabledCollectors, command.disabledCollectors))
+        base.defaultScrapeTimeout = try Self.read(Settings.scrapeTimeout, command.scrapeTimeout, Setting.duration)
+        base.scrapeTimeoutOffset = try Self.read(Settings.scrapeTimeoutOffset, command.scrapeTimeoutOffset, Setting.duration)
 
         // DSNs are secrets: read from the environment here, never as a flag's default (which
         // --help would print).
-        let dsn = try command.dsn ?? Self.fromEnvironment("DATA_SOURCE_NAME")
-        let pgbouncerDSN = try command.pgbouncerDSN ?? Self.fromEnvironment("PGBOUNCER_DSN")
-        if let file = command.configFile ?? environment("PGSTACK_CONFIG_FILE") {
+        let dsn = try command.dsn ?? Self.secret(Settings.dsn)
+        let pgbouncerDSN = try command.pgbouncerDSN ?? Self.secret(Settings.pgbouncerDSN)
+        if let file = Settings.configFile.text(flagValue: command.configFile) {
             if dsn != nil || pgbouncerDSN != nil {
                 throw ConfigurationError(
                     field: "--config.file", problem: "give targets either in the file or with DATA_SOURCE_NAME/PGBOUNCER_DSN (--dsn/--pgbouncer-dsn), not both")
@@ -58,11 +55,11 @@ struct StartupSettings {
         }
         var targets: [TargetConfiguration] = []
         if let dsn {
-            targets.append(try Self.target("postgres", .postgres, dsn, field: "--dsn (DATA_SOURCE_NAME)", limits: limits, disabled: base.disabledCollectors))
+            targets.append(try Self.target("postgres", .postgres, dsn, field: Settings.dsn.field, limits: limits, disabled: base.disabledCollectors))
         }
         if let pgbouncerDSN {
             targets.append(try Self.target(
-                "pgbouncer", .pgbouncer, pgbouncerDSN, field: "--pgbouncer-dsn (PGBOUNCER_DSN)", limits: limits, disabled: base.disabledCollectors))
+                "pgbouncer", .pgbouncer, pgbouncerDSN, field: Settings.pgbouncerDSN.field, limits: limits, disabled: base.disabledCollectors))
         }
         guard !targets.isEmpty else {
             throw ConfigurationError(
@@ -75,7 +72,7 @@ struct StartupSettings {
     /// The telemetry path as the router will match it: empty parts dropped (`/probe/` is
     /// `/probe`), so a path that collides with a built-in endpoint after that is refused too.
     private static func telemetryPath(_ text: String) throws -> String {
-        let field = "--web.telemetry-path (PGSTACK_WEB_TELEMETRY_PATH)"
+        let field = Settings.telemetryPath.field
         guard text.hasPrefix("/") else { throw ConfigurationError(field: field, problem: "must start with /") }
         guard text.utf8.count <= 256, text.allSatisfy({ $0.isASCII && !$0.isWhitespace && !"?#*:{}%".contains($0) }) else {
             throw ConfigurationError(field: field, problem: "must be a plain path of at most 256 ASCII characters, without ?, #, *, :, {, }, % or spaces")
@@ -102,11 +99,12 @@ struct StartupSettings {
         }
     }
 
-    /// A secret from the environment variable `name`, or from the file named by `name_FILE`
+    /// A secret from the setting's environment variable, or from the file named by `NAME_FILE`
     /// (as Kubernetes mounts secrets).
-    private static func fromEnvironment(_ name: String) throws -> String? {
-        if let value = environment(name) { return value }
-        guard let path = environment(name + "_FILE") else { return nil }
+    private static func secret(_ setting: Setting) throws -> String? {
+        guard let name = setting.environment else { return nil }
+        if let value = environmentValue(name) { return value }
+        guard let path = environmentValue(name + "_FILE") else { return nil }
         do {
             return try SecretFile.read(path)
         } catch {
@@ -120,23 +118,25 @@ struct StartupSettings {
         let known = Set(CollectorCatalog.all.map(\.name))
         if let unknown = names.subtracting(known).sorted().first {
             throw ConfigurationError(
-                field: "--collector.disable (PGSTACK_COLLECTOR_DISABLE)",
+                field: Settings.disabledCollectors.field,
                 problem: "no collector \(ShownValue.quoted(unknown)); available: \(known.sorted().joined(separator: ", "))")
         }
         return names
     }
 
-    private static func duration(_ text: String, field: String) throws -> Duration {
-        switch DurationText.positive(text) {
-        case .success(let duration): return duration
-        case .failure(let problem): throw ConfigurationError(field: field, problem: "\(ShownValue.quoted(text)) \(problem.text)")
-        }
+    /// The setting's text in force (flag, environment or default; empty when none).
+    private static func text(_ setting: Setting, _ flagValue: String?) -> String {
+        setting.text(flagValue: flagValue) ?? ""
     }
 
-    private static func whole(_ text: String, in range: ClosedRange<Int>, field: String) throws -> Int {
-        switch WholeNumberText.parse(text, in: range) {
-        case .success(let value): return value
-        case .failure(let problem): throw ConfigurationError(field: field, problem: "\(ShownValue.quoted(text)) \(problem.text)")
+    /// The setting's value, parsed by `parse` (``Setting/duration(_:)`` and its kin); the
+    /// error names the flag and its environment variable.
+    private static func read<Value>(_ setting: Setting, _ flagValue: String?,
+                                    _ parse: (Setting) -> (String) throws(SettingProblem) -> Value) throws -> Value {
+        do {
+            return try parse(setting)(text(setting, flagValue))
+        } catch {
+            throw ConfigurationError(field: setting.field, problem: error.text)
         }
     }
 }
