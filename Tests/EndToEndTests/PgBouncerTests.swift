@@ -55,7 +55,7 @@ import TestSupport
             }
             #expect(scrape.samples("pgbouncer_version_info").first?.labels["version"] == "PgBouncer 1.18.0")
 
-            // pgbouncer.ini (scripts/testbed): default_pool_size 5, max_client_conn 200, transaction mode.
+            // pgbouncer.ini (scripts/testbed.py): default_pool_size 5, max_client_conn 200, transaction mode.
             #expect(scrape.value("pgbouncer_config_max_client_connections") == 200)
             #expect(scrape.value("pgbouncer_config_default_pool_size") == 5)
             #expect(scrape.value("pgbouncer_config_max_user_connections") == 0)
