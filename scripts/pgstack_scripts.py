@@ -1,7 +1,7 @@
 """Helpers shared by the Python scripts in scripts/ (standard library only).
 
 Import it from a script in this directory (Python puts a script's directory on sys.path):
-    from pgstack_scripts import ROOT, Log, free_port, wait_for, run, write_secret
+    from pgstack_scripts import ROOT, Log, free_ports, wait_for, run, write_secret
 For the bash scripts:
     python3 scripts/pgstack_scripts.py free-ports N          N free ports (scripts/lib.sh)
     python3 scripts/pgstack_scripts.py requirements-met FILE exit 0 if FILE's pins are installed
@@ -50,10 +50,6 @@ def free_ports(count, low=20000, high=32000):
                 continue
         ports.append(port)
     raise RuntimeError(f"no {count} free ports found on 127.0.0.1 in {low}-{high}")
-
-
-def free_port():
-    return free_ports(1)[0]
 
 
 def listening(port, host="127.0.0.1", timeout=1.0):
