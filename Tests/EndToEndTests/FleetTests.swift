@@ -75,53 +75,62 @@ import TestSupport
         let exporter = try await start()
         let primary = try await AdminConnection.open(bed.primaryAdminDSN)
         let replica = try await AdminConnection.open(bed.replicaAdminDSN)
-        defer { Task { await exporter.stop(); await primary.close(); await replica.close() } }
-        #expect(try await exporter.get("/primary?target=primary").status == 200)
-        #expect(try await exporter.get("/primary?target=replica").status == 503)
-        #expect(try await exporter.get("/replica?target=replica").status == 200)
-        #expect(try await exporter.get("/replica?target=primary").status == 503)
-        #expect(try await exporter.get("/ready?target=pgbouncer").status == 200)
-        #expect(try await exporter.get("/primary?target=pgbouncer").status == 400)
-        let answer = try await exporter.get("/replica?target=replica")
-        #expect(answer.headers["content-type"] == "application/json")
-        #expect(answer.text.contains("\"role\":\"replica\""))
-
-        try await primary.run("CREATE TABLE IF NOT EXISTS router_probe (n int)")
-        try await replica.run("SELECT pg_wal_replay_pause()")
-        do {
-            try await primary.run("INSERT INTO router_probe SELECT generate_series(1, 10000)")
-            #expect(try await eventually { try await exporter.get("/replica?target=replica&max_lag=1s").status == 503 })
+        try await withCleanup {
+            #expect(try await exporter.get("/primary?target=primary").status == 200)
+            #expect(try await exporter.get("/primary?target=replica").status == 503)
             #expect(try await exporter.get("/replica?target=replica").status == 200)
-            #expect(try await exporter.get("/replica?target=replica&max_lag=1h").status == 200)
-        } catch {
+            #expect(try await exporter.get("/replica?target=primary").status == 503)
+            #expect(try await exporter.get("/ready?target=pgbouncer").status == 200)
+            #expect(try await exporter.get("/primary?target=pgbouncer").status == 400)
+            let answer = try await exporter.get("/replica?target=replica")
+            #expect(answer.headers["content-type"] == "application/json")
+            #expect(answer.text.contains("\"role\":\"replica\""))
+
+            try await primary.run("CREATE TABLE IF NOT EXISTS router_probe (n int)")
+            try await replica.run("SELECT pg_wal_replay_pause()")
+            do {
+                try await primary.run("INSERT INTO router_probe SELECT generate_series(1, 10000)")
+                #expect(try await eventually { try await exporter.get("/replica?target=replica&max_lag=1s").status == 503 })
+                #expect(try await exporter.get("/replica?target=replica").status == 200)
+                #expect(try await exporter.get("/replica?target=replica&max_lag=1h").status == 200)
+            } catch {
+                try await replica.run("SELECT pg_wal_replay_resume()")
+                throw error
+            }
             try await replica.run("SELECT pg_wal_replay_resume()")
-            throw error
+            #expect(try await eventually { try await exporter.get("/replica?target=replica&max_lag=1s").status == 200 })
+        } cleanup: {
+            await exporter.stop()
+            await primary.close()
+            await replica.close()
         }
-        try await replica.run("SELECT pg_wal_replay_resume()")
-        #expect(try await eventually { try await exporter.get("/replica?target=replica&max_lag=1s").status == 200 })
     }
 
     @Test func aBurstOfRoleChecksOpensNoNewConnections() async throws {
         let applicationName = "pgstack_burst_\(UInt32.random(in: 0...UInt32.max))"
         let exporter = try await start(applicationName: applicationName)
         let admin = try await AdminConnection.open(bed.primaryAdminDSN)
-        defer { Task { await exporter.stop(); await admin.close() } }
-        let countSQL = "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(applicationName)'"
-        #expect(try await exporter.get("/primary?target=primary").status == 200)
-        let sessionsBefore = try await admin.value(countSQL)
-        let backendStart = try await admin.value("SELECT min(backend_start) FROM pg_stat_activity WHERE application_name = '\(applicationName)'")
+        try await withCleanup {
+            let countSQL = "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(applicationName)'"
+            #expect(try await exporter.get("/primary?target=primary").status == 200)
+            let sessionsBefore = try await admin.value(countSQL)
+            let backendStart = try await admin.value("SELECT min(backend_start) FROM pg_stat_activity WHERE application_name = '\(applicationName)'")
 
-        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-            for index in 0..<200 {
-                group.addTask { try await exporter.get(index % 2 == 0 ? "/primary?target=primary" : "/ready?target=primary").status }
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<200 {
+                    group.addTask { try await exporter.get(index % 2 == 0 ? "/primary?target=primary" : "/ready?target=primary").status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
             }
-            return try await group.reduce(into: []) { $0.append($1) }
+            #expect(statuses.count == 200)
+            #expect(statuses.filter { $0 == 200 }.count + statuses.filter { $0 == 503 }.count == 200)
+            #expect(statuses.filter { $0 == 200 }.count >= 150)
+            #expect(try await admin.value(countSQL) == sessionsBefore)
+            #expect(sessionsBefore == "1")
+            #expect(try await admin.value("SELECT min(backend_start) FROM pg_stat_activity WHERE application_name = '\(applicationName)'") == backendStart)
+        } cleanup: {
+            await exporter.stop()
+            await admin.close()
         }
-        #expect(statuses.count == 200)
-        #expect(statuses.filter { $0 == 200 }.count + statuses.filter { $0 == 503 }.count == 200)
-        #expect(statuses.filter { $0 == 200 }.count >= 150)
-        #expect(try await admin.value(countSQL) == sessionsBefore)
-        #expect(sessionsBefore == "1")
-        #expect(try await admin.value("SELECT min(backend_start) FROM pg_stat_activity WHERE application_name = '\(applicationName)'") == backendStart)
     }
 }

@@ -23,41 +23,45 @@ import TestSupport
             target.databases.exclude = ["^disco_excluded"]
         }
         let admin = try await AdminConnection.open(bed.primaryAdminDSN)
-        defer { Task { await engine.shutdown(); await admin.close() } }
+        try await withCleanup {
 
-        let before = try await engine.scrape()
-        #expect(before.value("pgstack_exporter_collector_success", ["collector": "tables"]) == 1)
-        #expect(before.samples("pg_stat_user_tables_n_live_tup", ["datname": database]).isEmpty)
+            let before = try await engine.scrape()
+            #expect(before.value("pgstack_exporter_collector_success", ["collector": "tables"]) == 1)
+            #expect(before.samples("pg_stat_user_tables_n_live_tup", ["datname": database]).isEmpty)
 
-        try await admin.run("CREATE DATABASE \(database)")
-        try await admin.run("CREATE DATABASE disco_excluded_\(database)")
-        do {
-            let inNew = try await AdminConnection.open(bed.primaryAdminDSN + " dbname=\(database)")
-            try await inNew.run("CREATE TABLE orders (n int); INSERT INTO orders SELECT generate_series(1, 500); ANALYZE orders")
-            for _ in 0..<5 { try await inNew.run("SELECT count(*) FROM orders") }
-            await inNew.close()
+            try await admin.run("CREATE DATABASE \(database)")
+            try await admin.run("CREATE DATABASE disco_excluded_\(database)")
+            do {
+                let inNew = try await AdminConnection.open(bed.primaryAdminDSN + " dbname=\(database)")
+                try await inNew.run("CREATE TABLE orders (n int); INSERT INTO orders SELECT generate_series(1, 500); ANALYZE orders")
+                for _ in 0..<5 { try await inNew.run("SELECT count(*) FROM orders") }
+                await inNew.close()
+                try await Task.sleep(for: .milliseconds(1200))
+
+                let after = try await engine.scrape()
+                #expect(after.value("pg_stat_user_tables_n_live_tup", ["datname": database, "relname": "orders"]) == 500)
+                #expect(after.samples("pg_stat_user_tables_n_live_tup").allSatisfy { !($0.labels["datname"] ?? "").hasPrefix("disco_excluded") })
+                #expect((after.value("pg_stat_statements_database_calls_total", ["datname": database, "usename": "postgres"]) ?? 0) >= 5)
+                #expect(after.value("pgstack_exporter_collector_success", ["collector": "tables"]) == 1)
+
+                let held = try #require(try await admin.value("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(applicationName)'"))
+                #expect((Int(held) ?? 99) <= 1 + 2, "the exporter held \(held) connections")
+                _ = try await engine.scrape()
+                let again = try #require(try await admin.value("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(applicationName)'"))
+                #expect((Int(again) ?? 99) <= 1 + 2)
+            } catch {
+                _ = try? await admin.run("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+                _ = try? await admin.run("DROP DATABASE IF EXISTS disco_excluded_\(database) WITH (FORCE)")
+                throw error
+            }
+            try await admin.run("DROP DATABASE \(database) WITH (FORCE)")
+            try await admin.run("DROP DATABASE disco_excluded_\(database) WITH (FORCE)")
             try await Task.sleep(for: .milliseconds(1200))
-
-            let after = try await engine.scrape()
-            #expect(after.value("pg_stat_user_tables_n_live_tup", ["datname": database, "relname": "orders"]) == 500)
-            #expect(after.samples("pg_stat_user_tables_n_live_tup").allSatisfy { !($0.labels["datname"] ?? "").hasPrefix("disco_excluded") })
-            #expect((after.value("pg_stat_statements_database_calls_total", ["datname": database, "usename": "postgres"]) ?? 0) >= 5)
-            #expect(after.value("pgstack_exporter_collector_success", ["collector": "tables"]) == 1)
-
-            let held = try #require(try await admin.value("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(applicationName)'"))
-            #expect((Int(held) ?? 99) <= 1 + 2, "the exporter held \(held) connections")
-            _ = try await engine.scrape()
-            let again = try #require(try await admin.value("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(applicationName)'"))
-            #expect((Int(again) ?? 99) <= 1 + 2)
-        } catch {
-            _ = try? await admin.run("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
-            _ = try? await admin.run("DROP DATABASE IF EXISTS disco_excluded_\(database) WITH (FORCE)")
-            throw error
+            let gone = try await engine.scrape()
+            #expect(gone.samples("pg_stat_user_tables_n_live_tup", ["datname": database]).isEmpty)
+        } cleanup: {
+            await engine.shutdown()
+            await admin.close()
         }
-        try await admin.run("DROP DATABASE \(database) WITH (FORCE)")
-        try await admin.run("DROP DATABASE disco_excluded_\(database) WITH (FORCE)")
-        try await Task.sleep(for: .milliseconds(1200))
-        let gone = try await engine.scrape()
-        #expect(gone.samples("pg_stat_user_tables_n_live_tup", ["datname": database]).isEmpty)
     }
 }

@@ -25,17 +25,20 @@ import TestSupport
 
     @Test func everyTargetIsScrapedAndLabelled() async throws {
         let exporter = try exporter([("primary", .postgres, bed.primaryDSN), ("bouncer", .pgbouncer, bed.pgbouncerDSN)])
-        defer { Task { await exporter.shutdown() } }
-        let scrape = try await scrape(exporter)
-        #expect(scrape.value("pg_up", ["target": "primary"]) == 1)
-        #expect(scrape.value("pgbouncer_up", ["target": "bouncer"]) == 1)
-        #expect(scrape.value("pg_replication_is_replica", ["target": "primary"]) == 0)
-        #expect(scrape.value("pg_settings_max_connections", ["target": "primary"]) == 100)
-        #expect(scrape.samples("pg_stat_activity_count", ["target": "primary", "datname": "postgres"]).count >= 6)
-        #expect(scrape.samples("pgbouncer_version_info", ["target": "bouncer"]).first?.labels["version"]?.hasPrefix("PgBouncer 1.") == true)
-        #expect(scrape.samples("pgstack_exporter_collector_success").count == 18)  // 12 PostgreSQL collectors, 6 PgBouncer
-        for sample in scrape.samples("pgstack_exporter_collector_success") {
-            #expect(sample.value == 1, "\(sample.labels)")
+        try await withCleanup {
+            let scrape = try await scrape(exporter)
+            #expect(scrape.value("pg_up", ["target": "primary"]) == 1)
+            #expect(scrape.value("pgbouncer_up", ["target": "bouncer"]) == 1)
+            #expect(scrape.value("pg_replication_is_replica", ["target": "primary"]) == 0)
+            #expect(scrape.value("pg_settings_max_connections", ["target": "primary"]) == 100)
+            #expect(scrape.samples("pg_stat_activity_count", ["target": "primary", "datname": "postgres"]).count >= 6)
+            #expect(scrape.samples("pgbouncer_version_info", ["target": "bouncer"]).first?.labels["version"]?.hasPrefix("PgBouncer 1.") == true)
+            #expect(scrape.samples("pgstack_exporter_collector_success").count == 18)  // 12 PostgreSQL collectors, 6 PgBouncer
+            for sample in scrape.samples("pgstack_exporter_collector_success") {
+                #expect(sample.value == 1, "\(sample.labels)")
+            }
+        } cleanup: {
+            await exporter.shutdown()
         }
     }
 
@@ -45,30 +48,36 @@ import TestSupport
         let silent = try SilentServer()
         defer { silent.close() }
         let exporter = try exporter([("silent", .postgres, "host=127.0.0.1 port=\(silent.port) dbname=postgres user=x connect_timeout=10")])
-        defer { Task { await exporter.shutdown() } }
-        let started = ContinuousClock.now
-        let scrape = try await scrape(exporter, budget: .milliseconds(800))
-        let took = ContinuousClock.now - started
-        #expect(took < .milliseconds(1500), "scrape took \(took)")
-        #expect(scrape.value("pg_up", ["target": "silent"]) == 0)
-        #expect(scrape.value("pgstack_exporter_collector_success", ["target": "silent", "collector": "server"]) == 0)
+        try await withCleanup {
+            let started = ContinuousClock.now
+            let scrape = try await scrape(exporter, budget: .milliseconds(800))
+            let took = ContinuousClock.now - started
+            #expect(took < .milliseconds(1500), "scrape took \(took)")
+            #expect(scrape.value("pg_up", ["target": "silent"]) == 0)
+            #expect(scrape.value("pgstack_exporter_collector_success", ["target": "silent", "collector": "server"]) == 0)
+        } cleanup: {
+            await exporter.shutdown()
+        }
     }
 
     @Test func concurrentScrapesShareOneCollectionAndOneConnection() async throws {
         let applicationName = "pgstack_engine_\(UInt32.random(in: 0...UInt32.max))"
         let exporter = try exporter([("primary", .postgres, TestBed.withApplicationName(bed.primaryDSN, applicationName))])
-        defer { Task { await exporter.shutdown() } }
-        let admin = try await Connection.connect(to: try ConnectionString(bed.primaryAdminDSN), on: BlockingPool(threadCount: 1))
-        let results = await withTaskGroup(of: Double?.self) { group in
-            for _ in 0..<50 {
-                group.addTask { try? ScrapeText(String(decoding: await exporter.scrape(budget: .seconds(5)) ?? [], as: UTF8.self)).value("pg_up") }
+        try await withCleanup {
+            let admin = try await Connection.connect(to: try ConnectionString(bed.primaryAdminDSN), on: BlockingPool(threadCount: 1))
+            let results = await withTaskGroup(of: Double?.self) { group in
+                for _ in 0..<50 {
+                    group.addTask { try? ScrapeText(String(decoding: await exporter.scrape(budget: .seconds(5)) ?? [], as: UTF8.self)).value("pg_up") }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
             }
-            return await group.reduce(into: []) { $0.append($1) }
+            #expect(results.count == 50)
+            #expect(results.allSatisfy { $0 == 1 })
+            let sessions = try admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(applicationName)'")
+            #expect(sessions.rows == [["1"]])
+        } cleanup: {
+            await exporter.shutdown()
         }
-        #expect(results.count == 50)
-        #expect(results.allSatisfy { $0 == 1 })
-        let sessions = try admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(applicationName)'")
-        #expect(sessions.rows == [["1"]])
     }
 
     /// A collector's statements go to PostgreSQL together; one that fails fails its collector
@@ -88,14 +97,17 @@ import TestSupport
         limits.collectorTimeout = .milliseconds(4321)
         limits.lockTimeout = .milliseconds(1234)
         let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)], limits: limits) { $0.collectors = [broken, timeouts, broken, timeouts] }
-        defer { Task { await engine.shutdown() } }
-        for _ in 0..<2 {
-            let scrape = try await engine.scrape()
-            #expect(scrape.value("pgstack_exporter_collector_success", ["collector": "broken"]) == 0)
-            #expect(scrape.samples("broken_first").isEmpty)
-            #expect(scrape.value("pgstack_exporter_collector_success", ["collector": "timeouts"]) == 1)
-            #expect(scrape.value("session_statement_timeout") == 4321)
-            #expect(scrape.value("session_lock_timeout") == 1234)
+        try await withCleanup {
+            for _ in 0..<2 {
+                let scrape = try await engine.scrape()
+                #expect(scrape.value("pgstack_exporter_collector_success", ["collector": "broken"]) == 0)
+                #expect(scrape.samples("broken_first").isEmpty)
+                #expect(scrape.value("pgstack_exporter_collector_success", ["collector": "timeouts"]) == 1)
+                #expect(scrape.value("session_statement_timeout") == 4321)
+                #expect(scrape.value("session_lock_timeout") == 1234)
+            }
+        } cleanup: {
+            await engine.shutdown()
         }
     }
 
@@ -112,12 +124,15 @@ import TestSupport
             MetricQuery(sql: "DEALLOCATE ALL", metrics: []),
         ])
         let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)]) { $0.collectors = [selectOne("before"), forget, selectOne("after")] }
-        defer { Task { await engine.shutdown() } }
-        for _ in 0..<3 {
-            let scrape = try await engine.scrape()
-            #expect(scrape.samples("pgstack_exporter_collector_success").map(\.value) == [1, 1, 1])
-            #expect(scrape.value("session_before") == 1)
-            #expect(scrape.value("session_after") == 1)
+        return try await withCleanup {
+            for _ in 0..<3 {
+                let scrape = try await engine.scrape()
+                #expect(scrape.samples("pgstack_exporter_collector_success").map(\.value) == [1, 1, 1])
+                #expect(scrape.value("session_before") == 1)
+                #expect(scrape.value("session_after") == 1)
+            }
+        } cleanup: {
+            await engine.shutdown()
         }
     }
 
@@ -130,15 +145,18 @@ import TestSupport
             ])
         }
         let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)]) { $0.collectors = slow }
-        defer { Task { await engine.shutdown() } }
-        let scrape = Task { try await engine.scrape() }
-        try await Task.sleep(for: .milliseconds(200))
-        let asked = ContinuousClock.now
-        let answer = await engine.exporter.answer(.primary, target: "primary")
-        let took = ContinuousClock.now - asked
-        #expect(answer?.ok == true)
-        #expect(took < .milliseconds(1000), "the role check waited \(took) for a 2 s collection")
-        #expect(try await scrape.value.value("slow3_one") == 1)
+        try await withCleanup {
+            let scrape = Task { try await engine.scrape() }
+            try await Task.sleep(for: .milliseconds(200))
+            let asked = ContinuousClock.now
+            let answer = await engine.exporter.answer(.primary, target: "primary")
+            let took = ContinuousClock.now - asked
+            #expect(answer?.ok == true)
+            #expect(took < .milliseconds(1000), "the role check waited \(took) for a 2 s collection")
+            #expect(try await scrape.value.value("slow3_one") == 1)
+        } cleanup: {
+            await engine.shutdown()
+        }
     }
 
     /// Pointed at PostgreSQL through a transaction-pooling PgBouncer (a pool of one server
@@ -153,12 +171,15 @@ import TestSupport
                         metrics: [ColumnMetric("pooled_statement_timeout", .gauge, column: "statement_timeout", help: "h")]),
         ])
         let engine = try EngineHarness([("pooled", .postgres, bed.appPool1PgbouncerDSN)], limits: limits) { $0.collectors = [probe] }
-        defer { Task { await engine.shutdown() } }
-        let application = try await Connection.connect(to: try ConnectionString(bed.appPool1PgbouncerDSN), on: BlockingPool(threadCount: 1))
-        defer { application.close() }
-        for _ in 0..<3 {
-            #expect(try await engine.scrape().value("pooled_statement_timeout") == 4321)
-            #expect(try application.execute("SHOW statement_timeout").rows == [["0"]])
+        try await withCleanup {
+            let application = try await Connection.connect(to: try ConnectionString(bed.appPool1PgbouncerDSN), on: BlockingPool(threadCount: 1))
+            defer { application.close() }
+            for _ in 0..<3 {
+                #expect(try await engine.scrape().value("pooled_statement_timeout") == 4321)
+                #expect(try application.execute("SHOW statement_timeout").rows == [["0"]])
+            }
+        } cleanup: {
+            await engine.shutdown()
         }
     }
 }

@@ -20,8 +20,11 @@ import TestSupport
             name: "bouncer", kind: .pgbouncer, connectionString: try ConnectionString(bed.pgbouncerDSN),
             collectors: collectors, options: options)
         let exporter = Exporter(configuration: ExporterConfiguration(targets: [target]), logger: .init(label: "test"))
-        defer { Task { await exporter.shutdown() } }
-        return try ScrapeText(String(decoding: await exporter.scrape(budget: .seconds(5)) ?? [], as: UTF8.self))
+        return try await withCleanup {
+            return try ScrapeText(String(decoding: await exporter.scrape(budget: .seconds(5)) ?? [], as: UTF8.self))
+        } cleanup: {
+            await exporter.shutdown()
+        }
     }
 
     /// `SHOW STATE` arrived in PgBouncer 1.19: on 1.18 the console answers it with an error.

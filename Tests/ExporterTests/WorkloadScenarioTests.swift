@@ -15,33 +15,37 @@ import TestSupport
     @Test func aFailingArchiveCommandIsCountedAndPendingSegmentsPileUpUntilFixed() async throws {
         let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)])
         let primary = try await AdminConnection.open(bed.primaryAdminDSN)
-        defer { Task { await engine.shutdown(); await primary.close() } }
-        let command = try #require(try await primary.value("SHOW archive_command"))
-        let before = try await engine.scrape()
-        let failedBefore = try #require(before.value("pg_stat_archiver_failed_count"))
-        let archivedBefore = try #require(before.value("pg_stat_archiver_archived_count"))
+        try await withCleanup {
+            let command = try #require(try await primary.value("SHOW archive_command"))
+            let before = try await engine.scrape()
+            let failedBefore = try #require(before.value("pg_stat_archiver_failed_count"))
+            let archivedBefore = try #require(before.value("pg_stat_archiver_archived_count"))
 
-        try await primary.run("ALTER SYSTEM SET archive_command = 'false'")
-        try await primary.run("SELECT pg_reload_conf()")
-        do {
-            try await primary.run("CREATE TABLE IF NOT EXISTS archive_probe (n int); INSERT INTO archive_probe VALUES (1)")
-            try await primary.run("SELECT pg_switch_wal()")
-            #expect(try await eventually {
-                let scrape = try await engine.scrape()
-                return (scrape.value("pg_stat_archiver_failed_count") ?? 0) > failedBefore
-                    && (scrape.value("pg_stat_archiver_pending_segments") ?? 0) >= 1
-            })
-            #expect((try await engine.scrape().value("pg_stat_archiver_last_failure_age_seconds") ?? 99) < 30)
-        } catch {
+            try await primary.run("ALTER SYSTEM SET archive_command = 'false'")
+            try await primary.run("SELECT pg_reload_conf()")
+            do {
+                try await primary.run("CREATE TABLE IF NOT EXISTS archive_probe (n int); INSERT INTO archive_probe VALUES (1)")
+                try await primary.run("SELECT pg_switch_wal()")
+                #expect(try await eventually {
+                    let scrape = try await engine.scrape()
+                    return (scrape.value("pg_stat_archiver_failed_count") ?? 0) > failedBefore
+                        && (scrape.value("pg_stat_archiver_pending_segments") ?? 0) >= 1
+                })
+                #expect((try await engine.scrape().value("pg_stat_archiver_last_failure_age_seconds") ?? 99) < 30)
+            } catch {
+                try await restore(primary, command)
+                throw error
+            }
             try await restore(primary, command)
-            throw error
+            #expect(try await eventually(timeout: .seconds(90)) {
+                let scrape = try await engine.scrape()
+                return scrape.value("pg_stat_archiver_pending_segments") == 0
+                    && (scrape.value("pg_stat_archiver_archived_count") ?? 0) > archivedBefore
+            })
+        } cleanup: {
+            await engine.shutdown()
+            await primary.close()
         }
-        try await restore(primary, command)
-        #expect(try await eventually(timeout: .seconds(90)) {
-            let scrape = try await engine.scrape()
-            return scrape.value("pg_stat_archiver_pending_segments") == 0
-                && (scrape.value("pg_stat_archiver_archived_count") ?? 0) > archivedBefore
-        })
     }
 
     private func restore(_ primary: AdminConnection, _ command: String) async throws {
@@ -55,30 +59,34 @@ import TestSupport
         options.statementsTopN = 200
         let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)], options: options)
         let primary = try await AdminConnection.open(bed.primaryAdminDSN)
-        defer { Task { await engine.shutdown(); await primary.close() } }
-        // From a clean slate, so that on a bed reused for many runs the statement below is not
-        // pushed out of the top 200 by earlier runs' statements.
-        try await primary.run("SELECT pg_stat_statements_reset()")
-        let table = "stmt_probe_\(UInt32.random(in: 0...UInt32.max))"
-        let slowTable = table + "_slow"
-        try await primary.run("CREATE TABLE \(table) (n int); CREATE TABLE \(slowTable) (n int)")
-        let slowLabels = ["datname": "postgres", "usename": "postgres"]
-        let slowBefore = try await engine.scrape().value("pg_stat_statements_slow_statements", slowLabels) ?? 0
+        try await withCleanup {
+            // From a clean slate, so that on a bed reused for many runs the statement below is not
+            // pushed out of the top 200 by earlier runs' statements.
+            try await primary.run("SELECT pg_stat_statements_reset()")
+            let table = "stmt_probe_\(UInt32.random(in: 0...UInt32.max))"
+            let slowTable = table + "_slow"
+            try await primary.run("CREATE TABLE \(table) (n int); CREATE TABLE \(slowTable) (n int)")
+            let slowLabels = ["datname": "postgres", "usename": "postgres"]
+            let slowBefore = try await engine.scrape().value("pg_stat_statements_slow_statements", slowLabels) ?? 0
 
-        for _ in 0..<40 { try await primary.run("SELECT count(*) FROM \(table)") }
-        try await primary.run("SELECT count(*) FROM \(slowTable), pg_sleep(0.2)")
-        let queryID = try #require(try await primary.value(
-            "SELECT queryid FROM pg_stat_statements WHERE query = 'SELECT count(*) FROM \(table)'"))
+            for _ in 0..<40 { try await primary.run("SELECT count(*) FROM \(table)") }
+            try await primary.run("SELECT count(*) FROM \(slowTable), pg_sleep(0.2)")
+            let queryID = try #require(try await primary.value(
+                "SELECT queryid FROM pg_stat_statements WHERE query = 'SELECT count(*) FROM \(table)'"))
 
-        let scrape = try await engine.scrape()
-        let labels = ["queryid": queryID, "datname": "postgres", "usename": "postgres"]
-        #expect(scrape.value("pg_stat_statements_calls_total", labels) == 40)
-        #expect((scrape.value("pg_stat_statements_seconds_total", labels) ?? -1) >= 0)
-        #expect(scrape.value("pg_stat_statements_rows_total", labels) == 40)
-        #expect(scrape.value("pg_stat_statements_slow_statements", slowLabels) == slowBefore + 1)
-        #expect(scrape.value("pg_stat_statements_available") == 1)
-        #expect((scrape.value("pg_stat_statements_database_calls_total", slowLabels) ?? 0) >= 41)
-        #expect(scrape.samples("pg_stat_statements_query_info").isEmpty)
+            let scrape = try await engine.scrape()
+            let labels = ["queryid": queryID, "datname": "postgres", "usename": "postgres"]
+            #expect(scrape.value("pg_stat_statements_calls_total", labels) == 40)
+            #expect((scrape.value("pg_stat_statements_seconds_total", labels) ?? -1) >= 0)
+            #expect(scrape.value("pg_stat_statements_rows_total", labels) == 40)
+            #expect(scrape.value("pg_stat_statements_slow_statements", slowLabels) == slowBefore + 1)
+            #expect(scrape.value("pg_stat_statements_available") == 1)
+            #expect((scrape.value("pg_stat_statements_database_calls_total", slowLabels) ?? 0) >= 41)
+            #expect(scrape.samples("pg_stat_statements_query_info").isEmpty)
+        } cleanup: {
+            await engine.shutdown()
+            await primary.close()
+        }
     }
 
     @Test func topNBoundsTheStatementSeriesWhateverTheChurn() async throws {
@@ -87,18 +95,22 @@ import TestSupport
         options.statementsIncludeQuery = true
         let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)], options: options)
         let primary = try await AdminConnection.open(bed.primaryAdminDSN)
-        defer { Task { await engine.shutdown(); await primary.close() } }
-        for index in 0..<30 {
-            try await primary.run("SELECT \(index) AS n, count(*) FROM pg_class WHERE relpages > \(index) AND relname <> 'x\(index)' GROUP BY relkind LIMIT \(index + 1) OFFSET 0 -- churn \(index)")
-            try await primary.run("SELECT count(*) FROM pg_attribute a\(index)")
+        try await withCleanup {
+            for index in 0..<30 {
+                try await primary.run("SELECT \(index) AS n, count(*) FROM pg_class WHERE relpages > \(index) AND relname <> 'x\(index)' GROUP BY relkind LIMIT \(index + 1) OFFSET 0 -- churn \(index)")
+                try await primary.run("SELECT count(*) FROM pg_attribute a\(index)")
+            }
+            let scrape = try await engine.scrape()
+            for name in ["pg_stat_statements_calls_total", "pg_stat_statements_seconds_total", "pg_stat_statements_mean_seconds", "pg_stat_statements_query_info"] {
+                #expect(scrape.samples(name).count == 5, "\(name)")
+            }
+            let texts = scrape.samples("pg_stat_statements_query_info").compactMap { $0.labels["query"] }
+            #expect(texts.count == 5)
+            #expect(texts.allSatisfy { $0.count <= 120 && !$0.contains("\n") })
+        } cleanup: {
+            await engine.shutdown()
+            await primary.close()
         }
-        let scrape = try await engine.scrape()
-        for name in ["pg_stat_statements_calls_total", "pg_stat_statements_seconds_total", "pg_stat_statements_mean_seconds", "pg_stat_statements_query_info"] {
-            #expect(scrape.samples(name).count == 5, "\(name)")
-        }
-        let texts = scrape.samples("pg_stat_statements_query_info").compactMap { $0.labels["query"] }
-        #expect(texts.count == 5)
-        #expect(texts.allSatisfy { $0.count <= 120 && !$0.contains("\n") })
     }
 
     /// pg_stat_statements keeps utility statements word for word: a role's password set with
@@ -125,18 +137,22 @@ import TestSupport
     @Test func theSeriesOfAFullScrapeStayWithinBudget() async throws {
         let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN), ("replica", .postgres, bed.replicaDSN)])
         let primary = try await AdminConnection.open(bed.primaryAdminDSN)
-        defer { Task { await engine.shutdown(); await primary.close() } }
-        let counted = try await primary.value("SELECT count(*) FROM pg_database WHERE NOT datistemplate")
-        let databases = Double(try #require(counted)) ?? 0
-        let scrape = try await engine.scrape()
-        for target in ["primary", "replica"] {
-            let count = scrape.samples.filter { $0.labels["target"] == target }.count
-            // Fixed: the top-25 statements (6 series each), replication, WAL, settings, self
-            // metrics. Per database: states, ages, locks, pg_stat_database, size and the
-            // statement totals of its users. Nothing grows with tables or statements.
-            let budget = 400 + 80 * Int(databases)
-            #expect(count <= budget, "\(target): \(count) series, budget \(budget)")
-            print("series for \(target): \(count) (budget \(budget), \(Int(databases)) databases)")
+        try await withCleanup {
+            let counted = try await primary.value("SELECT count(*) FROM pg_database WHERE NOT datistemplate")
+            let databases = Double(try #require(counted)) ?? 0
+            let scrape = try await engine.scrape()
+            for target in ["primary", "replica"] {
+                let count = scrape.samples.filter { $0.labels["target"] == target }.count
+                // Fixed: the top-25 statements (6 series each), replication, WAL, settings, self
+                // metrics. Per database: states, ages, locks, pg_stat_database, size and the
+                // statement totals of its users. Nothing grows with tables or statements.
+                let budget = 400 + 80 * Int(databases)
+                #expect(count <= budget, "\(target): \(count) series, budget \(budget)")
+                print("series for \(target): \(count) (budget \(budget), \(Int(databases)) databases)")
+            }
+        } cleanup: {
+            await engine.shutdown()
+            await primary.close()
         }
     }
 }
