@@ -31,16 +31,16 @@ import TestSupport
         return path
     }
 
-    @Test func tlsAndBasicAuthGuardEveryEndpoint() async throws {
+    /// The exporter on the bed's primary, serving TLS with a fresh test certificate: `tls`
+    /// adds lines to `tls_server_config`, `rest` top-level keys.
+    private func startServingTLS(tls: String = "", rest: String = "") async throws -> ExporterProcess {
         try await makeCertificate()
-        let web = try writeWebConfig("""
-            tls_server_config:
-              cert_file: \(directory)/cert.pem
-              key_file: \(directory)/key.pem
-            basic_auth_users:
-              prometheus: \(Self.hash)
-            """)
-        let exporter = try await ExporterProcess.start(["--web.config.file", web], environment: ["DATA_SOURCE_NAME": bed.primaryDSN])
+        let web = try writeWebConfig("tls_server_config:\n  cert_file: \(directory)/cert.pem\n  key_file: \(directory)/key.pem\n" + tls + rest)
+        return try await ExporterProcess.start(["--web.config.file", web], environment: ["DATA_SOURCE_NAME": bed.primaryDSN])
+    }
+
+    @Test func tlsAndBasicAuthGuardEveryEndpoint() async throws {
+        let exporter = try await startServingTLS(rest: "basic_auth_users:\n  prometheus: \(Self.hash)\n")
         try await stopping(exporter) {
             let base = "https://127.0.0.1:\(exporter.port)"
             let trust = ["--cacert", directory + "/cert.pem"]
@@ -127,17 +127,13 @@ import TestSupport
     /// The web config keys this exporter does not implement are refused, as is a client CA
     /// without a verifying client_auth_type; a verifying client CA demands a certificate.
     @Test func clientCertificatesAreVerifiedWhenAsked() async throws {
-        try await makeCertificate()
-        let web = try writeWebConfig("""
-            tls_server_config:
-              cert_file: \(directory)/cert.pem
-              key_file: \(directory)/key.pem
+        let exporter = try await startServingTLS(tls: """
               client_ca_file: \(directory)/cert.pem
               client_auth_type: RequireAndVerifyClientCert
               min_version: TLS12
               max_version: TLS13
+
             """)
-        let exporter = try await ExporterProcess.start(["--web.config.file", web], environment: ["DATA_SOURCE_NAME": bed.primaryDSN])
         try await stopping(exporter) {
             let base = "https://127.0.0.1:\(exporter.port)/healthz"
             let withCertificate = try await HTTP.get(base, curlArguments: [

@@ -164,8 +164,7 @@ import TestSupport
 
             // The stream cut: the replica is pointed at a port where nothing listens.
             let conninfo = try #require(try await replica.value("SHOW primary_conninfo"))
-            try await replica.run("ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=1 user=postgres'")
-            try await replica.run("SELECT pg_reload_conf()")
+            try await replica.setSystem("primary_conninfo", to: "host=127.0.0.1 port=1 user=postgres")
             do {
                 #expect(try await eventually {
                     try await engine.scrape().value("pg_stat_replication_standbys", ["target": "primary", "state": "streaming"]) == 0
@@ -178,10 +177,10 @@ import TestSupport
                 #expect(lag >= 0)
                 #expect(laterLag >= lag + 1.5, "lag went from \(lag) to \(laterLag) while the stream was cut")
             } catch {
-                try await restore(replica, conninfo)
+                try await replica.setSystem("primary_conninfo", to: conninfo)
                 throw error
             }
-            try await restore(replica, conninfo)
+            try await replica.setSystem("primary_conninfo", to: conninfo)
             #expect(try await eventually {
                 let scrape = try await engine.scrape()
                 return scrape.value("pg_stat_replication_standbys", ["target": "primary", "state": "streaming"]) == 1
@@ -193,12 +192,6 @@ import TestSupport
             await primary.close()
             await replica.close()
         }
-    }
-
-    private func restore(_ replica: AdminConnection, _ conninfo: String) async throws {
-        let quoted = conninfo.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''")
-        try await replica.run("ALTER SYSTEM SET primary_conninfo = '\(quoted)'")
-        try await replica.run("SELECT pg_reload_conf()")
     }
 
     @Test func aStoppedReplicaLeavesItsSlotInactiveAndRetainingWAL() async throws {

@@ -21,8 +21,7 @@ import TestSupport
             let failedBefore = try #require(before.value("pg_stat_archiver_failed_count"))
             let archivedBefore = try #require(before.value("pg_stat_archiver_archived_count"))
 
-            try await primary.run("ALTER SYSTEM SET archive_command = 'false'")
-            try await primary.run("SELECT pg_reload_conf()")
+            try await primary.setSystem("archive_command", to: "false")
             do {
                 try await primary.run("CREATE TABLE IF NOT EXISTS archive_probe (n int); INSERT INTO archive_probe VALUES (1)")
                 try await primary.run("SELECT pg_switch_wal()")
@@ -33,10 +32,10 @@ import TestSupport
                 })
                 #expect((try await engine.scrape().value("pg_stat_archiver_last_failure_age_seconds") ?? 99) < 30)
             } catch {
-                try await restore(primary, command)
+                try await primary.setSystem("archive_command", to: command)
                 throw error
             }
-            try await restore(primary, command)
+            try await primary.setSystem("archive_command", to: command)
             #expect(try await eventually(timeout: .seconds(90)) {
                 let scrape = try await engine.scrape()
                 return scrape.value("pg_stat_archiver_pending_segments") == 0
@@ -46,12 +45,6 @@ import TestSupport
             await engine.shutdown()
             await primary.close()
         }
-    }
-
-    private func restore(_ primary: AdminConnection, _ command: String) async throws {
-        let quoted = command.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''")
-        try await primary.run("ALTER SYSTEM SET archive_command = '\(quoted)'")
-        try await primary.run("SELECT pg_reload_conf()")
     }
 
     @Test func statementsShowTopNWithTheirCallsAndCountSlowOnes() async throws {

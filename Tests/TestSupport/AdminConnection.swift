@@ -17,6 +17,14 @@ public struct AdminConnection: Sendable {
         try await connection.query(sql, timeout: timeout, on: pool)
     }
 
+    /// `ALTER SYSTEM SET name = 'value'` and a reload: a server setting changed for a test
+    /// (and set back with the value read before).
+    public func setSystem(_ name: String, to value: String) async throws {
+        let quoted = value.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''")
+        _ = try await run("ALTER SYSTEM SET \(name) = '\(quoted)'")
+        _ = try await run("SELECT pg_reload_conf()")
+    }
+
     /// The first column of the first row of `sql`.
     public func value(_ sql: String) async throws -> String? {
         try await run(sql).rows.first?.first ?? nil
