@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# scripts/record-fixtures.sh — records what the test bed's primary answers to every PostgreSQL
-# collector's statements into Tests/CollectorsTests/Fixtures/postgres-MAJOR.{json,prom}, so the
+# scripts/record-fixtures.sh — records what a test bed's primary answers to every PostgreSQL
+# collector's statements into Tests/CollectorsTests/Fixtures/postgres-MAJOR.{json,prom}, for
+# PostgreSQL 15, 17 and 18 (or the versions given: scripts/record-fixtures.sh 17), so the
 # collectors' mapping is tested without a server (RecordedServerTests). Run it after changing a
-# collector's SQL or output, review the diff of the .prom file, and commit both files.
+# collector's SQL or output, review the diff of the .prom files, and commit them.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-testbed_up
 swift build --build-tests
-PGSTACK_RECORD_FIXTURES=1 swift test --skip-build --filter 'RecordedServerTests/recordThePrimary'
+versions=("$@")
+[[ ${#versions[@]} -gt 0 ]] || versions=(15 17 18)
+for v in "${versions[@]}"; do
+    # A bed of its own per version, brought down afterwards.
+    export PGSTACK_PG_VERSION=$v PGSTACK_TESTBED_DIR=/tmp/pgstack-fixtures-$v
+    testbed_up
+    PGSTACK_RECORD_FIXTURES=1 swift test --skip-build --filter 'RecordedServerTests/recordThePrimary'
+    "$TESTBED" down
+done
 git status --short Tests/CollectorsTests/Fixtures

@@ -16,9 +16,10 @@ public enum MetricsDocument {
 
             Versions: the SQL is chosen per server version and columns are mapped by name, for
             PostgreSQL 13 to 18 and PgBouncer 1.8 to 1.25. PostgreSQL 15.18 and PgBouncer 1.18 run
-            for real in the test suite; the other versions are tested through the SQL each gets and
-            the column lists their documentation gives. A metric whose help names a version range
-            is absent outside it.
+            for real in the test suite; the answers of PostgreSQL 15, 17 and 18 to every collector's
+            SQL are recorded from real servers and replayed without one; the other versions are
+            tested through the SQL each gets and the column lists their documentation gives. A
+            metric whose help names a version range is absent outside it.
 
             Every default collector works with a role that has only `pg_monitor` (PostgreSQL) or is
             in `stats_users` (PgBouncer). `pg_wal_segments`, `pg_wal_size_bytes` and

@@ -13,7 +13,7 @@ import TestSupport
 @Suite struct RecordedServerTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
     /// The fixtures kept: one per PostgreSQL release that was recorded.
-    static let recorded = ["postgres-15"]
+    static let recorded = ["postgres-15", "postgres-17", "postgres-18"]
 
     @Test(arguments: recorded)
     func replayingARecordedServerGivesItsRecordedExposition(_ name: String) async throws {
@@ -29,6 +29,22 @@ import TestSupport
         }
         #expect(text.contains("pg_up") == false)  // the engine's, not a collector's
         #expect(text.contains("pg_stat_database_xact_commit"))
+    }
+
+    /// What each release's views give, as the recordings show: PostgreSQL 17 moved checkpoints
+    /// to pg_stat_checkpointer, 18 added num_done and moved the WAL I/O counters to pg_stat_io.
+    @Test(arguments: [
+        ("postgres-15", ["pg_stat_bgwriter_checkpoints_timed_total", "pg_stat_wal_write_total"], ["pg_stat_checkpointer_num_timed_total"]),
+        ("postgres-17", ["pg_stat_checkpointer_num_timed_total", "pg_stat_wal_write_total"],
+         ["pg_stat_bgwriter_checkpoints_timed_total", "pg_stat_checkpointer_num_done_total"]),
+        ("postgres-18", ["pg_stat_checkpointer_num_timed_total", "pg_stat_checkpointer_num_done_total"], ["pg_stat_wal_write_total"]),
+    ])
+    func eachReleaseGivesTheFamiliesItsViewsHave(_ name: String, present: [String], absent: [String]) async throws {
+        let text = try await RecordedServer.load(Self.fixtures.appendingPathComponent(name + ".json")).exposition()
+        let families = Set(text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
+        #expect(families.count >= 130, "\(name): \(families.count) families")
+        for family in present { #expect(families.contains(family), "\(name) lacks \(family)") }
+        for family in absent { #expect(!families.contains(family), "\(name) has \(family)") }
     }
 
     /// Records a fixture from the live bed's primary (only when asked: PGSTACK_RECORD_FIXTURES=1).

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The test bed started by `scripts/testbed.py up`: a PostgreSQL 15 primary, its streaming
+/// The test bed started by `scripts/testbed.py up`: a PostgreSQL primary (15 unless
+/// `PGSTACK_PG_VERSION` says 17 or 18), its streaming
 /// replica and PgBouncer, on loopback. `scripts/test.sh` exports its settings; a test that needs
 /// it fails with a clear message when they are missing.
 public struct TestBed: Sendable {
