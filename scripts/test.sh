@@ -43,7 +43,7 @@ phase() {
 run_swift_test() {
     local log=$1
     shift
-    swift test --skip-build --no-parallel "$@" 2>&1 | tee "$log"
+    PGSTACK_REQUIRE_TESTBED=1 swift test --skip-build --no-parallel "$@" 2>&1 | tee "$log"
 }
 
 # Step 1: Debian packages (no-op when all are installed) and a Swift toolchain.

@@ -5,7 +5,7 @@ import TestSupport
 /// The faults a network and its servers throw at an exporter, each against the live bed: the
 /// scrape answers HTTP 200 within its deadline with the right `up`, the next scrape after the
 /// fault is complete, and nothing printed holds a secret.
-@Suite(.serialized) struct FaultMatrixTests {
+@Suite(.serialized, .needsTestBed) struct FaultMatrixTests {
     let bed: TestBed
     static let timeout = ["X-Prometheus-Scrape-Timeout-Seconds": "2"]
 

@@ -4,7 +4,7 @@ import TestSupport
 
 /// One exporter watching the whole bed: /probe per target, role checks for routers, secrets
 /// from files and the environment.
-@Suite(.serialized) struct FleetTests {
+@Suite(.serialized, .needsTestBed) struct FleetTests {
     let bed: TestBed
 
     init() throws {

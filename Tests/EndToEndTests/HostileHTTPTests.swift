@@ -5,7 +5,7 @@ import TestSupport
 /// Hostile HTTP against the running binary: bad headers, parameters and paths, oversized
 /// requests, idle and half-sent connections, a connection flood. The exporter must answer
 /// each with its status and a short reason, stay up, and never show a secret.
-@Suite(.serialized) struct HostileHTTPTests {
+@Suite(.serialized, .needsTestBed) struct HostileHTTPTests {
     let bed: TestBed
     static let secret = "Sup3r-S3cret-Pw"
 

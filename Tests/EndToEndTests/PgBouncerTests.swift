@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 
 /// The PgBouncer collectors through the real binary, against the test bed's PgBouncer 1.18.
-@Suite struct PgBouncerTests {
+@Suite(.needsTestBed) struct PgBouncerTests {
     let bed: TestBed
 
     init() throws {

@@ -5,7 +5,7 @@ import TestSupport
 
 /// What an operator sees when things go wrong: a server down, a wrong password, a bad flag,
 /// a storm of scrapes.
-@Suite struct ResilienceTests {
+@Suite(.needsTestBed) struct ResilienceTests {
     let bed: TestBed
 
     init() throws {
@@ -139,7 +139,7 @@ import TestSupport
     }
 }
 
-@Suite struct RequestLimitTests {
+@Suite(.needsTestBed) struct RequestLimitTests {
     /// Past `--web.max-requests`, a request that would start work is refused at once (503),
     /// while requests that join a collection already running are never shed.
     @Test func onlyRequestsThatStartWorkAreShed() async throws {

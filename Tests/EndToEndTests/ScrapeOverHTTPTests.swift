@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// The real binary, scraped over HTTP the way Prometheus scrapes it.
-@Suite struct ScrapeOverHTTPTests {
+@Suite(.needsTestBed) struct ScrapeOverHTTPTests {
     let bed: TestBed
 
     init() throws {

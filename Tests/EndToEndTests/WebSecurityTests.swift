@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// TLS and basic auth from a `--web.config.file` in the exporter-toolkit format.
-@Suite(.serialized) struct WebSecurityTests {
+@Suite(.serialized, .needsTestBed) struct WebSecurityTests {
     let bed: TestBed
     let directory: String
 

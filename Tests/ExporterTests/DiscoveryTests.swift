@@ -6,7 +6,7 @@ import TestSupport
 
 /// Per-database collectors in every database the target has, found and refreshed from
 /// pg_database, on a capped set of reused connections.
-@Suite(.serialized) struct DiscoveryTests {
+@Suite(.serialized, .needsTestBed) struct DiscoveryTests {
     let bed: TestBed
 
     init() throws {

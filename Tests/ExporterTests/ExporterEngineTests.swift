@@ -8,7 +8,7 @@ import Testing
 import TestSupport
 
 /// The scrape engine in-process, against the real test bed.
-@Suite struct ExporterEngineTests {
+@Suite(.needsTestBed) struct ExporterEngineTests {
     let bed: TestBed
 
     init() throws {

@@ -8,7 +8,7 @@ import Testing
 import TestSupport
 
 /// The scrape engine in-process against the test bed's PgBouncer 1.18.
-@Suite struct PgBouncerEngineTests {
+@Suite(.needsTestBed) struct PgBouncerEngineTests {
     let bed: TestBed
 
     init() throws {

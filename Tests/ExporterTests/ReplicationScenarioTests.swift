@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// Replication as operators break it, on the real primary and replica.
-@Suite(.serialized) struct ReplicationScenarioTests {
+@Suite(.serialized, .needsTestBed) struct ReplicationScenarioTests {
     let bed: TestBed
 
     init() throws {

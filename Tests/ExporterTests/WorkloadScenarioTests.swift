@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// Archiving, statements and series budgets under real workloads on the primary.
-@Suite(.serialized) struct WorkloadScenarioTests {
+@Suite(.serialized, .needsTestBed) struct WorkloadScenarioTests {
     let bed: TestBed
 
     init() throws {

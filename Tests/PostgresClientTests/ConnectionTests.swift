@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// libpq through our wrapper, against the real test bed.
-@Suite struct ConnectionTests {
+@Suite(.needsTestBed) struct ConnectionTests {
     let bed: TestBed
     let pool = BlockingPool(threadCount: 4)
 

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// The test bed started by `scripts/testbed.py up`: a PostgreSQL primary (15 unless
 /// `PGSTACK_PG_VERSION` says 17 or 18), its streaming
@@ -100,5 +101,22 @@ extension TestBed {
         let took = ContinuousClock.now - started
         try await start(server)
         return Outage(down: down, downScrapeTook: took, back: try await exporter.scrape())
+    }
+}
+
+extension TestBed {
+    /// Whether the bed's settings are in the environment, or `scripts/test.sh` demands the bed
+    /// (`PGSTACK_REQUIRE_TESTBED=1`: there a missing bed fails every live test, never skips it).
+    public static var isWanted: Bool {
+        let environment = ProcessInfo.processInfo.environment
+        return environment["PGSTACK_PRIMARY_DSN"]?.isEmpty == false || environment["PGSTACK_REQUIRE_TESTBED"] == "1"
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// For a suite that talks to the live bed: without one (a plain `swift test`) it is skipped
+    /// with this reason, and the suites that need no server still run.
+    public static var needsTestBed: Self {
+        .enabled(if: TestBed.isWanted, "needs the live test bed: run scripts/test.sh, or eval \"$(scripts/testbed.py env)\" after scripts/testbed.py up")
     }
 }
