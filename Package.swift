@@ -68,9 +68,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // The executable: command line, logging, HTTP routes, lifecycle.
-        .executableTarget(
-            name: "pgstack_exporter",
+        // The HTTP surface: routes, basic auth, TLS, connection limits.
+        .target(
+            name: "ExporterHTTP",
             dependencies: [
                 "Exporter", "Exposition", "Collectors",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -81,11 +81,22 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The executable: command line, logging, lifecycle.
+        .executableTarget(
+            name: "pgstack_exporter",
+            dependencies: [
+                "Exporter", "ExporterHTTP", "Exposition", "Collectors",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -113,6 +124,18 @@ let package = Package(
             name: "ExporterTests",
             dependencies: [
                 "Exporter", "Collectors", "Exposition", "PostgresClient", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTP routes in-process (HummingbirdTesting), no server behind the targets.
+        .testTarget(
+            name: "HTTPTests",
+            dependencies: [
+                "ExporterHTTP", "Exporter", "Collectors", "PostgresClient", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

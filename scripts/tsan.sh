@@ -18,6 +18,8 @@ suites=(
     CollectorsTests.RefreshIntervalTests
     CollectorsTests.VersionedSQLTests
     CollectorsTests.RecordedServerTests
+    CollectorsTests.OptionDependentQueriesTests
+    HTTPTests.RoutesTests
 )
 pattern=$(IFS='|'; echo "${suites[*]}")
 filter="^(${pattern//./\\.})([/.]|$)"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Exporter
+import ExporterHTTP
 import Collectors
 import Foundation
 import Hummingbird

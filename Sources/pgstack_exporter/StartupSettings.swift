@@ -1,5 +1,6 @@
 import Collectors
 import Exporter
+import ExporterHTTP
 import Hummingbird
 import HummingbirdCore
 

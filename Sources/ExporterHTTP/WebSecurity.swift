@@ -11,10 +11,10 @@ import NIOSSL
 import Synchronization
 
 /// TLS and basic auth from the `--web.config.file` (``WebConfiguration``), on every endpoint.
-enum WebSecurity {
+public enum WebSecurity {
     /// The HTTP server: plain HTTP/1.1, or HTTP/1.1 over TLS. Certificates and keys are loaded
     /// here, at start-up, so a bad file stops the start with a clear error.
-    static func server(_ web: WebConfiguration, file: String, http: HTTP1Channel.Configuration) throws -> HTTPServerBuilder {
+    public static func server(_ web: WebConfiguration, file: String, http: HTTP1Channel.Configuration) throws -> HTTPServerBuilder {
         guard let tls = web.tls else { return .http1(configuration: http) }
         return try .tls(.http1(configuration: http), tlsConfiguration: tlsConfiguration(tls, file: file))
     }

@@ -12,11 +12,11 @@ import NIOCore
 /// `/probe` and the role checks take a target's *name* from the configuration and nothing else:
 /// no address or DSN is ever accepted from a URL, so the exporter cannot be turned into a way
 /// to reach other servers.
-enum HTTPRoutes {
+public enum HTTPRoutes {
     /// The paths the exporter serves besides the metrics, which `--web.telemetry-path` must not take.
-    static let builtInPaths: Set<String> = Set(["/", "/probe", "/healthz"] + RoleQuestion.allCases.map { "/" + $0.rawValue })
+    public static let builtInPaths: Set<String> = Set(["/", "/probe", "/healthz"] + RoleQuestion.allCases.map { "/" + $0.rawValue })
 
-    static func router(
+    public static func router(
         exporter: Exporter, telemetryPath: String, basicAuthUsers: [String: String]
     ) -> Router<BasicRequestContext> {
         let router = Router()

@@ -7,11 +7,11 @@ import NIOHTTPTypes
 /// The HTTP server's defences against clients that hold connections or send too much:
 /// an idle timeout that also closes a connection still sending its request headers
 /// (slowloris), and 431 for request headers over the size limit.
-enum HTTPLimits {
+public enum HTTPLimits {
     /// Most bytes of request headers, all fields together (as NIO's decoder counts them).
     static let maxHeaderBytes = 16 * 1024
 
-    static func channel(idleTimeout: Duration) -> HTTP1Channel.Configuration {
+    public static func channel(idleTimeout: Duration) -> HTTP1Channel.Configuration {
         let (seconds, attoseconds) = idleTimeout.components
         return HTTP1Channel.Configuration(
             additionalChannelHandlers: [HeaderOverflowHandler()],
