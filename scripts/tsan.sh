@@ -11,6 +11,7 @@ suites=(
     PostgresClientTests.ConnectionStringTests
     ExporterTests.ConfigurationFileTests
     ExporterTests.MetricsDocumentTests
+    ExporterTests.SettingsTableTests
     ExporterTests.JSONTextTests
     ExporterTests.SessionStateTests
     CollectorsTests.PgBouncerColumnSetTests

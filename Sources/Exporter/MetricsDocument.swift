@@ -41,6 +41,11 @@ public enum MetricsDocument {
         return text
     }
 
+    /// Every metric the exporter can make: the collectors', its own and the process's.
+    public static var allMetrics: [MetricDescription] {
+        CollectorCatalog.all.flatMap(\.metrics) + SelfMetrics.all + ProcessMetrics.all
+    }
+
     private static func table(_ metrics: [MetricDescription]) -> String {
         var text = "| metric | type | labels | meaning |\n|---|---|---|---|\n"
         for metric in metrics {
