@@ -1,3 +1,5 @@
+import PostgresClient
+
 /// What an error message may repeat of a value the operator wrote. A value that may be a
 /// secret typed in the wrong place (it names a password or secret, looks like a connection
 /// string, is long or spans lines) is not repeated: the message says only its length.
@@ -20,7 +22,7 @@ public enum ShownValue {
 
     static func isSafe(_ value: some StringProtocol) -> Bool {
         let lower = value.lowercased()
-        let risky = ["pass", "secret", "pwd", "=", "://", "@"]
-        return value.count <= 64 && !value.contains(where: \.isNewline) && !risky.contains(where: lower.contains)
+        return value.count <= 64 && !value.contains(where: \.isNewline) && !["pass", "secret", "pwd"].contains(where: lower.contains)
+            && !ConnectionString.looksLikeConnectionString(value)
     }
 }

@@ -15,11 +15,8 @@ public enum TextEncoder {
     ///
     /// Two passes: the first bounds the size of the text from string lengths alone (every
     /// escapable byte counted twice, every value at its longest), the second writes through a
-    /// pointer into one allocation of that size. Appending piece by piece to an array instead
-    /// cost about 3,000 instructions per sample (callgrind), most of it in `append`'s checks;
-    /// an exact first pass (scanning every label for escapes) cost a third of the encoder's
-    /// time. The unused tail of the bound is never written, so it costs address space, not
-    /// memory.
+    /// pointer into one allocation of that size (why, with the figures: docs/performance.md).
+    /// The unused tail of the bound is never written, so it costs address space, not memory.
     public static func encode(_ families: [MetricFamily]) -> [UInt8] {
         var capacity = 0
         for family in families {

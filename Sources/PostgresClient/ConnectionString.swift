@@ -89,12 +89,18 @@ public struct ConnectionString: Sendable {
         Self.secretOptions.compactMap { options[$0] } + [separatePassword].compactMap { $0 }
     }
 
+    /// Whether `text` could be a connection string, or part of one, typed where another value
+    /// belongs (`key=value`, a URI, `user@host`): never repeated in an address or a message.
+    public static func looksLikeConnectionString(_ text: some StringProtocol) -> Bool {
+        text.contains("://") || text.contains("=") || text.contains("@")
+    }
+
     /// A part of the address as it may be shown: itself, or `(not shown)` when it holds a
     /// secret (even a one-character password would be given away by replacing it in place) or
     /// looks like a connection string written in the wrong place.
     private func shown(_ part: String) -> String {
         let holdsSecret = secrets.contains { !$0.isEmpty && part.utf8.firstRange(of: $0.utf8) != nil }
-        let looksLikeDSN = part.contains("://") || part.contains("=") || part.contains("@")
+        let looksLikeDSN = Self.looksLikeConnectionString(part)
         // Control characters and bytes that were not UTF-8 (U+FFFD) make no readable address.
         let garbled = part.unicodeScalars.contains { $0 == "\u{FFFD}" || $0.properties.generalCategory == .control }
         return holdsSecret || looksLikeDSN || garbled ? "(not shown)" : part
