@@ -20,7 +20,9 @@ import sys
 import yaml
 
 from pgstack_scripts import ROOT, SCRIPTS
-RUNBOOK_PREFIX = "https://github.com/pgstack/pgstack_exporter/blob/main/docs/runbooks.md#"
+# The one base of every runbook_url: the Debian package's copy of docs/runbooks.md. Exact, so
+# that scripts/package.sh (--runbook-base-url) and the README's sed can replace every one.
+RUNBOOK_PREFIX = "file:///usr/share/pgstack-exporter/runbooks.md#"
 PROMQL_WORDS = {
     "sum", "max", "min", "avg", "count", "topk", "by", "without", "on", "group_left", "group_right", "and", "or",
     "unless", "rate", "increase", "delta", "max_over_time", "label_replace", "offset", "bool", "time", "vector",
