@@ -56,11 +56,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The git commit and Swift version, stamped in by scripts/package.sh (clang -D defines).
+        .target(name: "CBuildStamp"),
+
         // Targets, configuration, scrape engine, deadlines, single flight, self metrics.
         .target(
             name: "Exporter",
             dependencies: [
-                "Collectors", "PostgresClient", "Exposition",
+                "Collectors", "PostgresClient", "Exposition", "CBuildStamp",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),

@@ -15,6 +15,9 @@ actor ConnectionPool {
     private var nextWaiterID: UInt64 = 0
     /// `waiters.count`, readable without a hop to the actor.
     private nonisolated let waiterCount = Atomic<Int>(0)
+    /// Set by ``closeAll()``: a connection given back later (by a collection still running on a
+    /// target a reload removed) is closed, not kept.
+    private var closed = false
 
     init(target: TargetConfiguration, blocking: BlockingPool) {
         self.target = target
@@ -77,7 +80,7 @@ actor ConnectionPool {
 
     /// Returns a connection; `discard` closes it instead (after a broken-connection error).
     func release(_ connection: PooledConnection, discard: Bool = false) async {
-        if discard || connection.connection.isBroken {
+        if discard || closed || connection.connection.isBroken {
             await close(connection)
             wakeOneWaiter(with: .slotFree)
         } else if !waiters.isEmpty {
@@ -87,8 +90,10 @@ actor ConnectionPool {
         }
     }
 
-    /// Closes every idle connection (at shutdown).
+    /// Closes every idle connection, and each one in use when it comes back (at shutdown, or
+    /// when a reload removes the target).
     func closeAll() async {
+        closed = true
         let connections = idle
         idle.removeAll()
         for connection in connections { await close(connection) }

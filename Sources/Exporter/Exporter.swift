@@ -7,38 +7,106 @@ import Synchronization
 /// The exporter's engine: scrapes its targets and encodes the result. It knows nothing of
 /// HTTP; the server asks it for a body and a deadline.
 public final class Exporter: Sendable {
-    public let configuration: ExporterConfiguration
-    private let scrapers: [TargetScraper]
-    private let blocking: BlockingPool
-    /// Most threads for blocking libpq calls, whatever the number of targets.
-    static let maxBlockingThreads = 16
+    /// The targets and settings in force, and the scrapers that serve them; replaced whole by
+    /// ``reload(_:)``. A request reads it once and works on that snapshot.
+    private struct State: Sendable {
+        var configuration: ExporterConfiguration
+        var scrapers: [TargetScraper]
+    }
+
+    private let state: Mutex<State>
     /// Series dropped as duplicates since start.
     private let droppedSeries = Mutex(0)
     /// Requests that start work (a collection, a role check) at once; requests that only join
     /// a collection already running are never counted.
     private let newWork: ConcurrencyLimit
+    private let logger: Logger
+    /// Most threads for blocking libpq calls, whatever the number of targets.
+    static let maxBlockingThreads = 16
+    /// How the last reload went (`pgstack_exporter_config_last_reload_*`).
+    private let reloads: Mutex<ReloadStatus>
 
     public init(configuration: ExporterConfiguration, logger: Logger) {
-        self.configuration = configuration
-        // A thread per connection that may be busy at once (per-database ones included), up
-        // to a cap: each thread costs a stack and a malloc arena, while a query waits for a free
-        // thread only as long as others' queries take (docs/performance.md, the scale run).
-        let connections = configuration.targets.reduce(0) { total, target in
+        self.logger = logger
+        newWork = ConcurrencyLimit(limit: configuration.maxRequestsStartingWork)
+        state = Mutex(State(configuration: configuration, scrapers: Self.scrapers(for: configuration.targets, in: configuration, logger: logger)))
+        reloads = Mutex(ReloadStatus())
+    }
+
+    /// The targets and settings in force.
+    public var configuration: ExporterConfiguration {
+        state.withLock { $0.configuration }
+    }
+
+    /// Scrapers for `targets`, on a blocking pool of their own: a thread per connection that
+    /// may be busy at once (per-database ones included), up to a cap — each thread costs a
+    /// stack and a malloc arena, while a query waits for a free thread only as long as others'
+    /// queries take (docs/performance.md, the scale run).
+    private static func scrapers(for targets: [TargetConfiguration], in configuration: ExporterConfiguration, logger: Logger) -> [TargetScraper] {
+        guard !targets.isEmpty else { return [] }
+        let connections = targets.reduce(0) { total, target in
             let perDatabase = target.collectors.contains { $0.scope == .database } ? target.databases.maxConnections : 0
             return total + target.limits.maxConnections + perDatabase
         }
         let blocking = BlockingPool(threadCount: min(connections + 1, Self.maxBlockingThreads))
-        self.blocking = blocking
-        newWork = ConcurrencyLimit(limit: configuration.maxRequestsStartingWork)
-        let collectionBudget = Self.budget(timeout: configuration.defaultScrapeTimeout, offset: configuration.scrapeTimeoutOffset)
-        scrapers = configuration.targets.map {
+        let collectionBudget = budget(timeout: configuration.defaultScrapeTimeout, offset: configuration.scrapeTimeoutOffset)
+        return targets.map {
             TargetScraper(target: $0, blocking: blocking, minimumCollectionBudget: collectionBudget, logger: logger)
+        }
+    }
+
+    /// Puts `new` in force: targets that are new or whose settings changed get new scrapers
+    /// (and connections); those unchanged keep theirs, with their connections, prepared
+    /// statements and counters; those removed are closed. Requests already running finish on
+    /// what they started with.
+    public func reload(_ new: ExporterConfiguration) async {
+        let timeoutsChanged = { (old: ExporterConfiguration) in
+            old.defaultScrapeTimeout != new.defaultScrapeTimeout || old.scrapeTimeoutOffset != new.scrapeTimeoutOffset
+        }
+        let (retired, summary) = state.withLock { state -> ([TargetScraper], String) in
+            let keepAll = !timeoutsChanged(state.configuration)
+            let kept = new.targets.compactMap { target in
+                keepAll ? state.scrapers.first { $0.target.hasSameSetup(as: target) } : nil
+            }
+            let added = new.targets.filter { target in !kept.contains { $0.target.name == target.name } }
+            let fresh = Self.scrapers(for: added, in: new, logger: logger)
+            let scrapers = new.targets.compactMap { target in
+                kept.first { $0.target.name == target.name } ?? fresh.first { $0.target.name == target.name }
+            }
+            let retired = state.scrapers.filter { old in !kept.contains { $0 === old } }
+            state = State(configuration: new, scrapers: scrapers)
+            return (retired, "\(new.targets.count) targets: \(kept.count) kept, \(added.count) new or changed, \(retired.count) closed")
+        }
+        reloads.withLock { $0 = ReloadStatus() }
+        logger.info("configuration reloaded", metadata: ["targets": .string(summary)])
+        // Not awaited: a collection still running on a retired target ends only by its deadline.
+        Task {
+            await withTaskGroup(of: Void.self) { group in
+                for scraper in retired { group.addTask { await scraper.retire() } }
+            }
+            await Self.stopUnusedPools(retired, keeping: self.state.withLock { $0.scrapers })
+        }
+    }
+
+    /// Records a reload that failed: the configuration in force stays.
+    public func reloadFailed() {
+        reloads.withLock { $0.successful = false }
+    }
+
+    /// Stops the blocking pools of `retired` scrapers that no scraper in force uses.
+    private static func stopUnusedPools(_ retired: [TargetScraper], keeping current: [TargetScraper]) async {
+        var stopped: [ObjectIdentifier] = []
+        for pool in retired.map(\.blocking) where !current.contains(where: { $0.blocking === pool }) {
+            guard !stopped.contains(ObjectIdentifier(pool)) else { continue }
+            stopped.append(ObjectIdentifier(pool))
+            try? await pool.shutdown()
         }
     }
 
     /// How long a scrape may take: the scraper's `X-Prometheus-Scrape-Timeout-Seconds` (or
     /// the configured default) less the configured offset, and never less than half of it.
     public func scrapeBudget(timeoutHeader: String?) -> Duration {
+        let configuration = self.configuration
         var timeout = configuration.defaultScrapeTimeout
         // An unusable header (not a number, zero, negative, inf, nan, over a year) means
         // "use the configured timeout".
@@ -58,9 +126,11 @@ public final class Exporter: Sendable {
     /// down or slow yields `*_up 0` and `collector_success 0` within `budget`. `nil` when the
     /// scrape would have to start a collection and too many requests are starting work already.
     public func scrape(budget: Duration) async -> [UInt8]? {
-        let selected = scrapers.filter { $0.target.inMetrics }
+        let selected = state.withLock { $0.scrapers }.filter { $0.target.inMetrics }
+        let reload = reloads.withLock { $0 }
         return await render(selected, budget: budget) { set in
             set.add(SelfMetrics.buildInfoFamily())
+            set.add(SelfMetrics.reloadFamilies(reload))
             set.add(ProcessMetrics.families())
         }
     }
@@ -68,14 +138,14 @@ public final class Exporter: Sendable {
     /// Scrapes the one target named `name` (`/probe`): its metrics and its self metrics only.
     /// `nil` as for ``scrape(budget:)``; the caller has checked that the target exists.
     public func probe(target name: String, budget: Duration) async -> [UInt8]? {
-        let selected = scrapers.filter { $0.target.name == name }
+        let selected = state.withLock { $0.scrapers }.filter { $0.target.name == name }
         return await render(selected, budget: budget) { _ in }
     }
 
     /// Answers a router's question about the target named `name` from a fresh query, or `nil`
     /// when no target has that name.
     public func answer(_ question: RoleQuestion, target name: String, maxLag: Duration? = nil) async -> RoleAnswer? {
-        guard let scraper = scrapers.first(where: { $0.target.name == name }) else { return nil }
+        guard let scraper = state.withLock({ $0.scrapers }).first(where: { $0.target.name == name }) else { return nil }
         guard newWork.tryEnter() else {
             return RoleAnswer(target: name, question: question, ok: false, reason: "exporter busy: too many requests starting work at once; retry")
         }
@@ -85,7 +155,7 @@ public final class Exporter: Sendable {
 
     /// The configured target named `name`, if any.
     public func target(named name: String) -> TargetConfiguration? {
-        configuration.targets.first { $0.name == name }
+        state.withLock { $0.configuration.targets.first { $0.name == name } }
     }
 
     /// Scrapes `selected` at once and encodes their families, their self metrics and what
@@ -128,8 +198,9 @@ public final class Exporter: Sendable {
     public func shutdown(limit: Duration = .seconds(1)) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for scraper in self.scrapers { await scraper.shutdown() }
-                try? await self.blocking.shutdown()
+                let scrapers = self.state.withLock { $0.scrapers }
+                for scraper in scrapers { await scraper.shutdown() }
+                await Self.stopUnusedPools(scrapers, keeping: [])
             }
             group.addTask { try? await Task.sleep(for: limit) }
             await group.next()

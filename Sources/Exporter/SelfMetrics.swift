@@ -30,10 +30,24 @@ enum SelfMetrics {
         help: "Series dropped from scrapes because they repeated another series' name and labels, since the exporter started.",
         labels: [])
     static let buildInfo = MetricDescription(
-        name: "pgstack_exporter_build_info", type: .gauge, help: "The exporter's version; value 1.", labels: ["version"])
+        name: "pgstack_exporter_build_info", type: .gauge,
+        help: "The exporter's version, the git commit it was built from (revision) and the Swift compiler that built it; value 1.",
+        labels: ["version", "revision", "swift_version"])
+
+    static let reloadSuccessful = MetricDescription(
+        name: "pgstack_exporter_config_last_reload_successful", type: .gauge,
+        help: "1 if the last reload of the config file (SIGHUP, POST /-/reload) succeeded, 0 if it failed and the previous configuration stayed.",
+        labels: [])
+    static let reloadTimestamp = MetricDescription(
+        name: "pgstack_exporter_config_last_reload_success_timestamp_seconds", type: .gauge,
+        help: "When the configuration in force was loaded (at start or by the last successful reload), in seconds since the epoch.",
+        labels: [])
 
     /// Every self metric, for the docs.
-    static let all = [pgUp, pgbouncerUp, collectorSuccess, collectorDuration, collectorErrors, scrapeDuration, targetConnections, droppedSeries, buildInfo]
+    static let all = [
+        pgUp, pgbouncerUp, collectorSuccess, collectorDuration, collectorErrors, scrapeDuration, targetConnections, droppedSeries,
+        buildInfo, reloadSuccessful, reloadTimestamp,
+    ]
 
     /// `pg_up`/`pgbouncer_up`, per-collector success, duration and errors, scrape duration and
     /// open connections, for every target scraped.
@@ -67,7 +81,16 @@ enum SelfMetrics {
 
     /// `pgstack_exporter_build_info`.
     static func buildInfoFamily() -> MetricFamily {
-        MetricFamily(buildInfo, samples: [Sample(labels: [Label("version", BuildInfo.version)], value: 1)])
+        let labels = [Label("version", BuildInfo.version), Label("revision", BuildInfo.commit), Label("swift_version", BuildInfo.swiftVersion)]
+        return MetricFamily(buildInfo, samples: [Sample(labels: labels, value: 1)])
+    }
+
+    /// `pgstack_exporter_config_last_reload_successful` and `…_success_timestamp_seconds`.
+    static func reloadFamilies(_ status: ReloadStatus) -> [MetricFamily] {
+        [
+            MetricFamily(reloadSuccessful, samples: [Sample(value: status.successful ? 1 : 0)]),
+            MetricFamily(reloadTimestamp, samples: [Sample(value: status.lastSuccess)]),
+        ]
     }
 
     /// `pgstack_exporter_dropped_series_total`.
@@ -81,9 +104,4 @@ extension MetricFamily {
     init(_ description: MetricDescription, samples: [Sample] = []) {
         self.init(name: description.name, help: description.help, type: description.type, samples: samples)
     }
-}
-
-/// The exporter's version.
-public enum BuildInfo {
-    public static let version = "0.1.0"
 }

@@ -30,6 +30,9 @@ public enum Settings {
     public static let webConfigFile = Setting(
         flag: "web.config.file", environment: "PGSTACK_WEB_CONFIG_FILE", values: .text,
         help: "TLS and basic auth (exporter-toolkit format)")
+    public static let enableLifecycle = Setting(
+        flag: "web.enable-lifecycle", environment: "PGSTACK_WEB_ENABLE_LIFECYCLE", values: .boolean,
+        help: "serve POST /-/reload, which re-reads the config file as SIGHUP does")
     public static let maxRequests = Setting(
         flag: "web.max-requests", environment: "PGSTACK_WEB_MAX_REQUESTS", default: "\(exporter.maxRequestsStartingWork)",
         values: .wholeNumber(WholeNumberText.requestLimit),
@@ -73,7 +76,7 @@ public enum Settings {
 
     /// What the command line reads, in `--help` order.
     public static let commandLine = [
-        dsn, pgbouncerDSN, configFile, configCheck, listenAddress, telemetryPath, webConfigFile, maxRequests,
+        dsn, pgbouncerDSN, configFile, configCheck, listenAddress, telemetryPath, webConfigFile, enableLifecycle, maxRequests,
         maxHTTPConnections, idleTimeout, logLevel, logFormat, scrapeTimeout, scrapeTimeoutOffset, collectorTimeout,
         maxConnections, connectTimeout, disabledCollectors,
     ]

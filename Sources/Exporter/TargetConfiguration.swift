@@ -1,5 +1,6 @@
 public import Collectors
 public import PostgresClient
+import Foundation
 
 /// One server the exporter watches: a PostgreSQL server or a PgBouncer admin console.
 public struct TargetConfiguration: Sendable {
@@ -71,4 +72,22 @@ public struct ExporterConfiguration: Sendable {
     public init(targets: [TargetConfiguration]) {
         self.targets = targets
     }
+}
+
+extension TargetConfiguration {
+    /// Whether `other` would be served the same way: same name, address and credentials,
+    /// collectors, limits, options and discovery. A reload keeps such a target's connections.
+    func hasSameSetup(as other: TargetConfiguration) -> Bool {
+        name == other.name && kind == other.kind && connectionString.identity == other.connectionString.identity
+            && collectors.map(\.name) == other.collectors.map(\.name) && limits == other.limits && options == other.options
+            && inMetrics == other.inMetrics && databases == other.databases
+    }
+}
+
+/// How the last configuration reload went.
+struct ReloadStatus: Sendable {
+    var successful = true
+    /// When the configuration in force was loaded (at start, or by the last good reload), in
+    /// seconds since the epoch.
+    var lastSuccess = Date().timeIntervalSince1970
 }

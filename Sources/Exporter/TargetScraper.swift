@@ -12,7 +12,7 @@ actor TargetScraper {
     private let databaseConnections: DatabaseConnections
     /// The databases found last, and when.
     private var discovered: (names: [String], at: ContinuousClock.Instant)?
-    private let blocking: BlockingPool
+    let blocking: BlockingPool
     /// The `SET …` statements for this target's sessions (PostgreSQL), made once from its limits.
     private let sessionSettings: [String]?
     private let logger: Logger
@@ -65,6 +65,15 @@ actor TargetScraper {
         return TargetScrape(
             target: target, outcomes: run.outcomes, duration: .now - run.startedAt,
             errorTotals: errorTotals, openConnections: await pool.openConnections + (await databaseConnections.openConnections))
+    }
+
+    /// Stops serving a target a reload removed or changed: lets a collection in flight finish
+    /// (it ends by its deadline), then closes the connections.
+    func retire() async {
+        if let currentRun {
+            await currentRun.wait(until: currentRun.deadline + .seconds(1))
+        }
+        await shutdown()
     }
 
     /// Closes the target's connections.

@@ -14,10 +14,11 @@ import NIOCore
 /// to reach other servers.
 public enum HTTPRoutes {
     /// The paths the exporter serves besides the metrics, which `--web.telemetry-path` must not take.
-    public static let builtInPaths: Set<String> = Set(["/", "/probe", "/healthz"] + RoleQuestion.allCases.map { "/" + $0.rawValue })
+    public static let builtInPaths: Set<String> = Set(["/", "/probe", "/healthz", "/-/reload"] + RoleQuestion.allCases.map { "/" + $0.rawValue })
 
+    /// - Parameter reloader: serves `POST /-/reload` (`--web.enable-lifecycle`); `nil`: 403.
     public static func router(
-        exporter: Exporter, telemetryPath: String, basicAuthUsers: [String: String]
+        exporter: Exporter, telemetryPath: String, basicAuthUsers: [String: String], reloader: ConfigurationReloader? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router()
         if !basicAuthUsers.isEmpty {
@@ -35,6 +36,19 @@ public enum HTTPRoutes {
         for question in RoleQuestion.allCases {
             router.get(RouterPath("/" + question.rawValue)) { request, _ -> Response in
                 try await roleResponse(question, request: request, exporter: exporter)
+            }
+        }
+        for method in [HTTPRequest.Method.post, .put] {
+            router.on("/-/reload", method: method) { _, _ -> Response in
+                guard let reloader else {
+                    return Response(status: .forbidden, body: .init(byteBuffer: ByteBuffer(string: "Lifecycle API is not enabled (--web.enable-lifecycle).\n")))
+                }
+                do throws(ConfigurationError) {
+                    try await reloader.reload()
+                    return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "configuration reloaded\n")))
+                } catch {
+                    return Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: "reload failed: \(error.description)\n")))
+                }
             }
         }
         router.get("/healthz") { _, _ in

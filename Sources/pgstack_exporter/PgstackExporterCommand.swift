@@ -25,7 +25,7 @@ struct PgstackExporterCommand: AsyncParsableCommand {
             a YAML file with --config.file. Prefer the environment or dsn_file for DSNs that \
             carry a password: command-line flags are visible to every user in `ps`.
             """,
-        version: BuildInfo.version)
+        version: BuildInfo.versionText)
 
     // Each flag's name, help, environment variable and default come from its declaration in
     // `Settings`; the values stay raw text here and are checked in `StartupSettings`.
@@ -49,6 +49,9 @@ struct PgstackExporterCommand: AsyncParsableCommand {
 
     @Option(name: Settings.webConfigFile.flagName, help: Settings.webConfigFile.argumentHelp)
     var webConfigFile: String?
+
+    @Flag(name: Settings.enableLifecycle.flagName, help: Settings.enableLifecycle.argumentHelp)
+    var enableLifecycle = false
 
     @Option(name: Settings.maxRequests.flagName, help: Settings.maxRequests.argumentHelp)
     var maxRequests: String?
@@ -137,16 +140,18 @@ struct PgstackExporterCommand: AsyncParsableCommand {
                 "collectors": .string(target.collectors.map(\.name).joined(separator: ",")),
             ])
         }
+        let reloader = ConfigurationReloader(
+            exporter: exporter, file: settings.configFile, base: settings.base, baseLimits: settings.baseLimits, logger: logger)
         let router = HTTPRoutes.router(
             exporter: exporter, telemetryPath: settings.telemetryPath,
-            basicAuthUsers: settings.web.basicAuthUsers)
+            basicAuthUsers: settings.web.basicAuthUsers, reloader: settings.enableLifecycle ? reloader : nil)
         let app = Application(
             router: router,
             server: settings.server,
             configuration: .init(
                 address: .hostname(settings.listenAddress.host, port: settings.listenAddress.port), serverName: "pgstack_exporter",
                 availableConnectionsDelegate: MaximumAvailableConnections(settings.maxHTTPConnections, logger: logger)),
-            services: [ExporterShutdown(exporter: exporter)],
+            services: [ExporterShutdown(exporter: exporter), ReloadOnHangup(reloader: reloader)],
             logger: logger)
         // Requests in flight get a few seconds to finish after SIGTERM, then are cancelled.
         // Services shut down in reverse order: the watchdog is told first, so its clock runs
@@ -170,6 +175,18 @@ struct ExporterShutdown: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await exporter.shutdown()
+    }
+}
+
+/// Reloads the config file on every SIGHUP, until shutdown.
+struct ReloadOnHangup: Service {
+    let reloader: ConfigurationReloader
+
+    func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in hangups.cancelOnGracefulShutdown() {
+            try? await reloader.reload()  // a failure is logged and counted by the reloader
+        }
     }
 }
 

@@ -8,6 +8,13 @@ import HummingbirdCore
 /// (and its environment variable) or the config file line, and never repeats a DSN.
 struct StartupSettings {
     let configuration: ExporterConfiguration
+    /// The config file, read again on reload (`nil`: targets from flags or the environment).
+    let configFile: String?
+    /// The command line's settings and limits, which the file overrides (at start and on reload).
+    let base: ExporterConfiguration
+    let baseLimits: TargetLimits
+    /// Whether `POST /-/reload` is served (`--web.enable-lifecycle`).
+    let enableLifecycle: Bool
     let listenAddress: ListenAddress
     let telemetryPath: String
     /// Open HTTP connections at most.
@@ -27,6 +34,8 @@ struct StartupSettings {
         let maxRequests = try Self.read(Settings.maxRequests, command.maxRequests, Setting.wholeNumber)
         maxHTTPConnections = try Self.read(Settings.maxHTTPConnections, command.maxHTTPConnections, Setting.wholeNumber)
         let idleTimeout = try Self.read(Settings.idleTimeout, command.idleTimeout, Setting.duration)
+        enableLifecycle = try command.enableLifecycle
+            || Self.text(Settings.enableLifecycle, nil).isEmpty == false && Self.read(Settings.enableLifecycle, nil, Setting.boolean)
         let webConfigFile = Self.text(Settings.webConfigFile, command.webConfigFile)
         web = webConfigFile.isEmpty ? WebConfiguration() : try WebConfiguration.load(path: webConfigFile)
         server = try WebSecurity.server(web, file: webConfigFile, http: HTTPLimits.channel(idleTimeout: idleTimeout))
@@ -46,7 +55,10 @@ struct StartupSettings {
         // --help would print).
         let dsn = try command.dsn ?? Self.secret(Settings.dsn)
         let pgbouncerDSN = try command.pgbouncerDSN ?? Self.secret(Settings.pgbouncerDSN)
-        if let file = Settings.configFile.text(flagValue: command.configFile) {
+        self.base = base
+        baseLimits = limits
+        configFile = Settings.configFile.text(flagValue: command.configFile)
+        if let file = configFile {
             if dsn != nil || pgbouncerDSN != nil {
                 throw ConfigurationError(
                     field: "--config.file", problem: "give targets either in the file or with DATA_SOURCE_NAME/PGBOUNCER_DSN (--dsn/--pgbouncer-dsn), not both")

@@ -86,6 +86,24 @@ public final class ExporterProcess: Sendable {
         return try ScrapeText(response.text)
     }
 
+    /// The exporter's process id: the process whose standard error is this exporter's log.
+    public var pid: Int32? {
+        let processes = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return processes.compactMap(Int32.init).first { pid in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/2")) == logPath
+        }
+    }
+
+    /// Sends `signal` (e.g. SIGHUP) to the exporter.
+    public func send(_ signal: Int32) throws {
+        guard let pid, kill(pid, signal) == 0 else { throw ExporterDidNotStart(log: "cannot signal the exporter: \(log)") }
+    }
+
+    /// POSTs to `path` on the exporter.
+    public func post(_ path: String) async throws -> HTTPResponse {
+        try await HTTP.get(baseURL + path, curlArguments: ["-X", "POST"])
+    }
+
     /// What the exporter has logged so far.
     public var log: String {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
