@@ -15,7 +15,11 @@ Checks:
   3. Alertmanager's inhibition: a critical alert suppresses its warning twin;
   4. pausing WAL replay on the replica and writing on the primary brings
      PostgresReplicationLagBytesHigh to Alertmanager; resuming replay resolves it;
-  5. stopping PgBouncer brings PgBouncerDown to Alertmanager; starting it resolves it.
+  5. stopping PgBouncer brings PgBouncerDown to Alertmanager; starting it resolves it;
+  6. service discovery: a second Prometheus job with http_sd_configs on the exporter's /sd
+     (added by reloading Prometheus) finds the three targets with their kind and config labels
+     and scrapes each through /probe; a target added to the exporter's file and a SIGHUP to
+     the exporter appears in that job without touching Prometheus's config.
 Everything it started is stopped on exit, replay is resumed and PgBouncer restarted.
 Exit status 0 only if every check passed.
 """
@@ -65,6 +69,9 @@ class Servers:
     def __init__(self, tmp):
         self.tmp, self.procs = tmp, []
 
+    def process(self, name):
+        return next(p for n, p in self.procs if n == name)
+
     def start(self, name, argv):
         out = open(self.tmp / f"{name}.log", "w")
         p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -93,7 +100,8 @@ def write_configs(tmp, exporter_port, am_port):
         f = tmp / f"{name}.dsn"
         write_secret(f, dsn + "\n")
         kind = "pgbouncer" if name == "pgbouncer" else "postgres"
-        targets.append(f"  - name: {name}\n    kind: {kind}\n    dsn_file: {f}\n")
+        targets.append(f"  - name: {name}\n    kind: {kind}\n    dsn_file: {f}\n"
+                       f"    labels: {{cluster: live, role: {name}}}\n")
     (tmp / "exporter.yml").write_text("targets:\n" + "".join(targets))
 
     # The bundled rules with every `for` shortened to 5s.
@@ -285,6 +293,42 @@ def check_pgbouncer_down_alert(am):
 
 
 # ---------------------------------------------------------------------------- main
+def check_service_discovery(prom, tmp, exporter_port, servers):
+    """Check 6: a Prometheus job fed by the exporter's /sd, then a target added by reload."""
+    config = tmp / "prometheus.yml"
+    config.write_text(config.read_text() +
+                      "  - job_name: pgstack-sd\n    http_sd_configs:\n"
+                      f"      - url: http://127.0.0.1:{exporter_port}/sd\n        refresh_interval: 1s\n")
+    servers.process("prometheus").send_signal(signal.SIGHUP)
+
+    def discovered(count):
+        targets = http_json(f"{prom}/api/v1/targets?state=active")["data"]["activeTargets"]
+        mine = [t for t in targets if t["labels"].get("job") == "pgstack-sd"]
+        return mine if len(mine) == count and all(t["health"] == "up" for t in mine) else None
+
+    targets = wait_for("3 targets discovered through /sd and up", lambda: discovered(3), timeout=60)
+    labels = sorted((t["labels"]["target"], t["labels"]["kind"], t["labels"]["cluster"], t["labels"]["role"]) for t in targets)
+    if labels != [("pgbouncer", "pgbouncer", "live", "pgbouncer"), ("primary", "postgres", "live", "primary"),
+                  ("replica", "postgres", "live", "replica")]:
+        fail(f"/sd targets' labels: {labels}")
+    if any(t["scrapeUrl"].split("?")[0] != f"http://127.0.0.1:{exporter_port}/probe" for t in targets):
+        fail(f"/sd targets not scraped through /probe: {[t['scrapeUrl'] for t in targets]}")
+    wait_for("pg_up through /sd", lambda: {s["metric"]["target"]: s["value"][1] for s in query(
+        prom, 'pg_up{job="pgstack-sd",cluster="live"} or pgbouncer_up{job="pgstack-sd",cluster="live"}')}
+        == {"primary": "1", "replica": "1", "pgbouncer": "1"})
+
+    exporter_yml = tmp / "exporter.yml"
+    exporter_yml.write_text(exporter_yml.read_text() +
+                            f"  - name: primary-again\n    kind: postgres\n    dsn_file: {tmp / 'primary.dsn'}\n"
+                            "    labels: {cluster: live, role: added}\n")
+    started = time.monotonic()
+    servers.process("exporter").send_signal(signal.SIGHUP)
+    wait_for("the target added by reload discovered and up", lambda: discovered(4), timeout=60)
+    wait_for("pg_up of the added target", lambda: [s["value"][1] for s in query(
+        prom, 'pg_up{job="pgstack-sd",target="primary-again",role="added"}')] == ["1"])
+    log(f"service discovery: 3 targets found, a 4th added by reload seen by Prometheus in {time.monotonic() - started:.1f}s")
+
+
 def main():
     for var in ("PGSTACK_PRIMARY_DSN", "PGSTACK_REPLICA_DSN", "PGSTACK_PGBOUNCER_DSN", "PGSTACK_APP_PGBOUNCER_DSN",
                 "PGSTACK_PRIMARY_ADMIN_DSN", "PGSTACK_REPLICA_ADMIN_DSN"):
@@ -329,6 +373,7 @@ def main():
         check_inhibition(am)
         check_replication_lag_alert(am)
         check_pgbouncer_down_alert(am)
+        check_service_discovery(prom, tmp, ports["exporter"], servers)
     except Exception as e:
         fail(f"{type(e).__name__}: {e}")
     finally:

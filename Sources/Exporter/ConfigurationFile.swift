@@ -135,7 +135,7 @@ struct NodeReader {
     static let limitKeys = keys(Settings.targetLimits)
     static let targetKeys: Set<String> = limitKeys.union([
         "name", "kind", "dsn", "dsn_file", "dsn_env", "password_file", "password_env", "collectors", "enable", "options",
-        "in_metrics", "databases",
+        "in_metrics", "databases", "labels",
     ])
     static let optionKeys = keys(Settings.collectorOptions)
 
@@ -267,6 +267,7 @@ struct NodeReader {
             limits: limits, options: options)
         if let node = mapping["in_metrics"] { target.inMetrics = try read(node, path, Settings.inMetrics, Setting.boolean) }
         if let node = mapping["databases"] { target.databases = try discovery(node, path: "\(path).databases") }
+        if let node = mapping["labels"] { target.labels = try labels(node, path: "\(path).labels") }
         return target
     }
 
@@ -280,6 +281,26 @@ struct NodeReader {
             }
             return collector
         }
+    }
+
+    /// Labels given to a target for service discovery: Prometheus label names, not the ones
+    /// the exporter sets (`target`, `kind`) nor reserved ones (`__…`); values up to 1,024 bytes.
+    func labels(_ node: Node, path: String) throws -> [(name: String, value: String)] {
+        guard let mapping = node.mapping else { throw error(node, path, "must be a mapping of label: value") }
+        var labels: [(name: String, value: String)] = []
+        for (key, value) in mapping {
+            guard let name = key.string else { throw error(key, path, "label names must be plain text") }
+            let valid = name.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
+                && name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) } && name.utf8.count <= 128
+            guard valid, !name.hasPrefix("__"), !["target", "kind", "job", "instance"].contains(name) else {
+                throw error(key, "\(path).\(ShownValue.name(name))",
+                            "is not a label name a target may set ([a-zA-Z_][a-zA-Z0-9_]*, not __…, target, kind, job or instance)")
+            }
+            let text = try string(value, path: "\(path).\(name)")
+            guard text.utf8.count <= 1024 else { throw error(value, "\(path).\(name)", "is longer than 1,024 bytes") }
+            labels.append((name, text))
+        }
+        return labels.sorted { $0.name < $1.name }
     }
 
     func discovery(_ node: Node, path: String) throws -> DatabaseDiscovery {

@@ -20,6 +20,8 @@ public struct TargetConfiguration: Sendable {
     public var inMetrics = true
     /// Which databases the per-database collectors read (PostgreSQL).
     public var databases = DatabaseDiscovery()
+    /// Labels for service discovery (`/sd`): cluster, role, environment, team…, sorted by name.
+    public var labels: [(name: String, value: String)] = []
 
     /// - Parameter collectors: the collectors to run; `nil` for every collector of `kind` but
     ///   those named in `disabled`.
@@ -81,6 +83,7 @@ extension TargetConfiguration {
         name == other.name && kind == other.kind && connectionString.identity == other.connectionString.identity
             && collectors.map(\.name) == other.collectors.map(\.name) && limits == other.limits && options == other.options
             && inMetrics == other.inMetrics && databases == other.databases
+            && labels.map(\.name) == other.labels.map(\.name) && labels.map(\.value) == other.labels.map(\.value)
     }
 }
 

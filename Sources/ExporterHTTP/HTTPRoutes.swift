@@ -14,11 +14,14 @@ import NIOCore
 /// to reach other servers.
 public enum HTTPRoutes {
     /// The paths the exporter serves besides the metrics, which `--web.telemetry-path` must not take.
-    public static let builtInPaths: Set<String> = Set(["/", "/probe", "/healthz", "/-/reload"] + RoleQuestion.allCases.map { "/" + $0.rawValue })
+    public static let builtInPaths: Set<String> = Set(["/", "/probe", "/healthz", "/-/reload", "/sd"] + RoleQuestion.allCases.map { "/" + $0.rawValue })
 
-    /// - Parameter reloader: serves `POST /-/reload` (`--web.enable-lifecycle`); `nil`: 403.
+    /// - Parameters:
+    ///   - reloader: serves `POST /-/reload` (`--web.enable-lifecycle`); `nil`: 403.
+    ///   - scheme: how Prometheus reaches this exporter (`https` with TLS), for `/sd`.
     public static func router(
-        exporter: Exporter, telemetryPath: String, basicAuthUsers: [String: String], reloader: ConfigurationReloader? = nil
+        exporter: Exporter, telemetryPath: String, basicAuthUsers: [String: String], reloader: ConfigurationReloader? = nil,
+        scheme: String = "http"
     ) -> Router<BasicRequestContext> {
         let router = Router()
         if !basicAuthUsers.isEmpty {
@@ -50,6 +53,13 @@ public enum HTTPRoutes {
                     return Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: "reload failed: \(error.description)\n")))
                 }
             }
+        }
+        router.get("/sd") { request, _ -> Response in
+            guard let address = request.head.authority, !address.isEmpty else {
+                throw HTTPError(.badRequest, message: "no Host header: /sd answers with the address it was asked at")
+            }
+            let body = ServiceDiscovery.json(targets: exporter.configuration.targets, exporterAddress: address, scheme: scheme)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         router.get("/healthz") { _, _ in
             "ok\n"

@@ -144,7 +144,8 @@ struct PgstackExporterCommand: AsyncParsableCommand {
             exporter: exporter, file: settings.configFile, base: settings.base, baseLimits: settings.baseLimits, logger: logger)
         let router = HTTPRoutes.router(
             exporter: exporter, telemetryPath: settings.telemetryPath,
-            basicAuthUsers: settings.web.basicAuthUsers, reloader: settings.enableLifecycle ? reloader : nil)
+            basicAuthUsers: settings.web.basicAuthUsers, reloader: settings.enableLifecycle ? reloader : nil,
+            scheme: settings.web.tls == nil ? "http" : "https")
         let app = Application(
             router: router,
             server: settings.server,

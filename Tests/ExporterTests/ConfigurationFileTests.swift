@@ -67,6 +67,21 @@ import Testing
         expectError("targets:\n  - name: a\n   kind: postgres", line: 3, field: "YAML", mentioning: "expected")
     }
 
+    @Test func discoveryLabelsAreCheckedAndSorted() throws {
+        let configuration = try parse("targets:\n  - {name: a, kind: postgres, dsn: host=x, labels: {team: db, cluster: main, _x1: ''}}")
+        let labels = try #require(configuration.targets.first).labels
+        #expect(labels.map(\.name) == ["_x1", "cluster", "team"])
+        #expect(labels.map(\.value) == ["", "main", "db"])
+        for bad in ["__meta", "target", "kind", "job", "instance", "1x", "a-b", "é", "''"] {
+            expectError("targets:\n  - {name: a, kind: postgres, dsn: host=x, labels: {\(bad): v}}", line: 2,
+                        field: "targets[0].labels" + (bad == "''" ? "." : ".\(bad)"), mentioning: "label name")
+        }
+        expectError("targets:\n  - {name: a, kind: postgres, dsn: host=x, labels: [a]}", line: 2, field: "targets[0].labels", mentioning: "mapping")
+        expectError("targets:\n  - {name: a, kind: postgres, dsn: host=x, labels: {a: [1]}}", line: 2, field: "targets[0].labels.a", mentioning: "single value")
+        expectError("targets:\n  - {name: a, kind: postgres, dsn: host=x, labels: {a: \(String(repeating: "x", count: 1025))}}", line: 2,
+                    field: "targets[0].labels.a", mentioning: "1,024")
+    }
+
     @Test func collectorOptionsComeFromDefaultsAndTargets() throws {
         let configuration = try parse("""
             defaults:

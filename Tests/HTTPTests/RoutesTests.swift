@@ -97,6 +97,33 @@ import TestSupport
         }
     }
 
+    @Test func serviceDiscoveryListsEveryTargetForProbe() async throws {
+        var labelled = TargetConfiguration(
+            name: "db\"1", kind: .postgres, connectionString: try ConnectionString("host=127.0.0.1 port=1 user=u password=\(Self.password)"))
+        labelled.labels = [("cluster", "main"), ("team", "ünïcode \"quoted\"")]
+        labelled.inMetrics = false
+        try await Self.test(try Self.exporter(extra: [labelled])) { client in
+            try await client.execute(uri: "/sd", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "application/json")
+                #expect(!String(buffer: response.body).contains(Self.password))
+                let entries = try #require(try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [[String: Any]])
+                #expect(entries.count == 3)
+                let all = entries.compactMap { $0["labels"] as? [String: String] }
+                #expect(all.count == 3)
+                for (entry, labels) in zip(entries, all) {
+                    #expect(entry["targets"] as? [String] == ["localhost"])
+                    #expect(labels["__metrics_path__"] == "/probe" && labels["__scheme__"] == "http")
+                    #expect(labels["__param_target"] == labels["target"])
+                }
+                #expect(all.map { $0["target"] } == ["down", "bouncer", "db\"1"])
+                #expect(all.map { $0["kind"] } == ["postgres", "pgbouncer", "postgres"])
+                #expect(all[2]["cluster"] == "main" && all[2]["team"] == "ünïcode \"quoted\"")
+                #expect(all[0]["cluster"] == nil)
+            }
+        }
+    }
+
     @Test func roleChecksAnswerWithStatusAndRefuseBadParameters() async throws {
         try await Self.test(try Self.exporter()) { client in
             try await client.execute(uri: "/ready?target=down", method: .get) { response in
