@@ -86,7 +86,20 @@ actor ConnectionPool {
         } else if !waiters.isEmpty {
             wakeOneWaiter(with: .connection(connection))
         } else {
+            connection.releasedAt.withLock { $0 = .now }
             idle.append(connection)
+        }
+    }
+
+    /// Closes the connections that have sat unused for `idleTime`: a target no longer probed
+    /// (another exporter's shard now) holds no session on the server.
+    func closeIdle(unusedFor idleTime: Duration) async {
+        let cutoff = ContinuousClock.now - idleTime
+        let stale = idle.filter { $0.releasedAt.withLock { $0 } < cutoff }
+        idle.removeAll { connection in stale.contains { $0 === connection } }
+        for connection in stale {
+            await close(connection)
+            wakeOneWaiter(with: .slotFree)
         }
     }
 
@@ -139,6 +152,8 @@ actor ConnectionPool {
 final class PooledConnection: Sendable {
     let connection: Connection
     let openedAt = ContinuousClock.now
+    /// When it was last given back to the pool.
+    let releasedAt = Mutex(ContinuousClock.now)
     /// What the session has been sent that lasts (PostgreSQL timeouts, prepared statements).
     let session = Mutex(SessionState())
 

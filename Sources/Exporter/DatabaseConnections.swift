@@ -89,4 +89,8 @@ actor DatabaseConnections {
     func closeAll() async {
         for pool in pools.values { await pool.closeAll() }
     }
+
+    func closeIdle(unusedFor idleTime: Duration) async {
+        for pool in pools.values { await pool.closeIdle(unusedFor: idleTime) }
+    }
 }

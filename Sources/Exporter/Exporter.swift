@@ -25,12 +25,23 @@ public final class Exporter: Sendable {
     static let maxBlockingThreads = 16
     /// How the last reload went (`pgstack_exporter_config_last_reload_*`).
     private let reloads: Mutex<ReloadStatus>
+    /// Closes connections left unused (``TargetLimits/connectionIdleTimeout``), every few seconds.
+    private let idleSweep: Mutex<Task<Void, Never>?> = Mutex(nil)
+    static let idleSweepInterval: Duration = .seconds(5)
 
     public init(configuration: ExporterConfiguration, logger: Logger) {
         self.logger = logger
         newWork = ConcurrencyLimit(limit: configuration.maxRequestsStartingWork)
         state = Mutex(State(configuration: configuration, scrapers: Self.scrapers(for: configuration.targets, in: configuration, logger: logger)))
         reloads = Mutex(ReloadStatus())
+        let sweep = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.idleSweepInterval)
+                guard let scrapers = self?.state.withLock({ $0.scrapers }) else { return }
+                for scraper in scrapers { await scraper.closeIdleConnections() }
+            }
+        }
+        idleSweep.withLock { $0 = sweep }
     }
 
     /// The targets and settings in force.
@@ -196,6 +207,7 @@ public final class Exporter: Sendable {
     /// thread may sit in a query to a frozen server until its deadline, and a stopping
     /// exporter does not wait for it.
     public func shutdown(limit: Duration = .seconds(1)) async {
+        idleSweep.withLock { $0?.cancel() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 let scrapers = self.state.withLock { $0.scrapers }

@@ -89,6 +89,9 @@ public enum Settings {
     public static let connectionMaxAge = Setting(
         fileKey: "connection_max_age", default: DurationText.text(limits.connectionMaxAge), values: .duration,
         help: "a connection older than this is replaced (logins re-checked)")
+    public static let connectionIdleTimeout = Setting(
+        fileKey: "connection_idle_timeout", default: DurationText.text(limits.connectionIdleTimeout), values: .duration,
+        help: "a connection unused this long is closed (a target another exporter now probes holds no session)")
     public static let checkTimeout = Setting(
         fileKey: "check_timeout", default: DurationText.text(limits.checkTimeout), values: .duration,
         help: "how long /ready, /primary and /replica wait for the target")
@@ -98,7 +101,9 @@ public enum Settings {
         help: "whether /metrics includes the target (every target can be scraped alone on /probe)")
 
     /// What a target or `defaults:` may set about its cost.
-    public static let targetLimits = [maxConnections, collectorTimeout, lockTimeout, connectTimeout, connectionMaxAge, checkTimeout]
+    public static let targetLimits = [
+        maxConnections, collectorTimeout, lockTimeout, connectTimeout, connectionMaxAge, connectionIdleTimeout, checkTimeout,
+    ]
 
     // MARK: A target's `databases:`
 

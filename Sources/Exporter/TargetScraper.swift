@@ -76,6 +76,12 @@ actor TargetScraper {
         await shutdown()
     }
 
+    /// Closes the connections unused for the target's ``TargetLimits/connectionIdleTimeout``.
+    func closeIdleConnections() async {
+        await pool.closeIdle(unusedFor: target.limits.connectionIdleTimeout)
+        await databaseConnections.closeIdle(unusedFor: target.limits.connectionIdleTimeout)
+    }
+
     /// Closes the target's connections.
     func shutdown() async {
         await pool.closeAll()

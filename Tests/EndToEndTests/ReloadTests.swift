@@ -113,6 +113,20 @@ import TestSupport
         }
     }
 
+    /// Sharding moves a target to another exporter: this one must not keep its session open.
+    @Test func aConnectionUnusedForTheIdleTimeoutIsClosed() async throws {
+        try write(primary, defaults: "defaults:\n  connection_idle_timeout: 1s\n")
+        let exporter = try await ExporterProcess.start(["--config.file", file])
+        try await stopping(exporter) {
+            #expect(try await sessions(bed.primaryAdminDSN).isEmpty)  // opened on first probe, not at start
+            #expect(try await exporter.get("/probe?target=primary").status == 200)
+            #expect(try await sessions(bed.primaryAdminDSN).count == 1)
+            #expect(try await eventually(timeout: .seconds(15)) { try await sessions(bed.primaryAdminDSN).isEmpty })
+            let again = try ScrapeText(try await exporter.get("/probe?target=primary").text)
+            #expect(again.value("pg_up", ["target": "primary"]) == 1)
+        }
+    }
+
     @Test func theLifecycleEndpointIsOffUnlessAsked() async throws {
         try write(primary)
         let exporter = try await ExporterProcess.start(["--config.file", file])
