@@ -24,11 +24,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 #   python3-pip                         scripts/requirements.txt; PostgreSQL 17/18 wheels for the test bed
 #   openssl                             self-signed certificates for the TLS tests
 #   apache2-utils                       htpasswd, whose $2y$ bcrypt hashes the basic-auth tests use
+#   dpkg-dev binutils lintian systemd adduser  scripts/package.sh: dpkg-shlibdeps, strip, lintian,
+#                                       systemd-analyze verify, the package's system user
 PACKAGES=(
     libpq-dev pkg-config zlib1g-dev
     postgresql-15 postgresql-contrib-15
     pgbouncer prometheus prometheus-alertmanager
     curl python3 python3-yaml python3-pip openssl apache2-utils
+    dpkg-dev binutils lintian systemd adduser
 )
 
 # is_installed PKG: true if PKG is installed, or if it is a virtual package
