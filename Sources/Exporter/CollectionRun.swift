@@ -9,6 +9,8 @@ struct CollectorOutcome: Sendable {
     /// `nil` when the collector succeeded.
     let error: PostgresError?
     let duration: Duration
+    /// Series cut because they would have taken the target past its series budget.
+    var droppedSeries = 0
 
     var succeeded: Bool { error == nil }
     /// Whether the target answered (rows, or an error of its own), which is what `*_up` means.
@@ -21,15 +23,20 @@ struct CollectorOutcome: Sendable {
 final class CollectionRun: Sendable {
     let startedAt = ContinuousClock.now
     private let state: Mutex<State>
+    /// The target's series budget (``TargetLimits/maxSeries``).
+    private let maxSeries: Int
 
-    init(deadline: ContinuousClock.Instant) {
+    init(deadline: ContinuousClock.Instant, maxSeries: Int = .max) {
         state = Mutex(State(deadline: deadline))
+        self.maxSeries = maxSeries
     }
 
     private struct State: ~Copyable {
         /// When the collection gives up: the latest deadline of the scrapes that share it.
         var deadline: ContinuousClock.Instant
         var outcomes: [CollectorOutcome] = []
+        /// Series in `outcomes`.
+        var series = 0
         var finished = false
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiterID: UInt64 = 0
@@ -46,8 +53,21 @@ final class CollectionRun: Sendable {
     /// The outcomes so far.
     var outcomes: [CollectorOutcome] { state.withLock { $0.outcomes } }
 
+    /// Publishes a collector's outcome; one that would take the target past its series budget
+    /// is cut whole for this collection (its series counted as dropped), so the scrape stays
+    /// complete for the other collectors and the exporter's own metrics.
     func record(_ outcome: CollectorOutcome) {
-        state.withLock { $0.outcomes.append(outcome) }
+        let series = outcome.families.reduce(0) { $0 + $1.samples.count }
+        state.withLock { state in
+            if state.series + series > maxSeries {
+                var cut = CollectorOutcome(collector: outcome.collector, families: [], error: outcome.error, duration: outcome.duration)
+                cut.droppedSeries = series
+                state.outcomes.append(cut)
+            } else {
+                state.series += series
+                state.outcomes.append(outcome)
+            }
+        }
     }
 
     /// Marks the run complete and wakes every waiting scrape.

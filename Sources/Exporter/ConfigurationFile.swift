@@ -236,6 +236,7 @@ struct NodeReader {
         if let node = mapping[Settings.lockTimeout] { limits.lockTimeout = try read(node, path, Settings.lockTimeout, Setting.duration) }
         if let node = mapping[Settings.connectTimeout] { limits.connectTimeout = try read(node, path, Settings.connectTimeout, Setting.duration) }
         if let node = mapping[Settings.connectionMaxAge] { limits.connectionMaxAge = try read(node, path, Settings.connectionMaxAge, Setting.duration) }
+        if let node = mapping[Settings.maxSeries] { limits.maxSeries = try read(node, path, Settings.maxSeries, Setting.wholeNumber) }
         if let node = mapping[Settings.connectionIdleTimeout] {
             limits.connectionIdleTimeout = try read(node, path, Settings.connectionIdleTimeout, Setting.duration)
         }

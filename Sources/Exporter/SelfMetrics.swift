@@ -25,6 +25,10 @@ enum SelfMetrics {
     static let targetConnections = MetricDescription(
         name: "pgstack_exporter_target_connections", type: .gauge,
         help: "Connections the exporter holds open to the target.", labels: ["target"])
+    static let seriesDropped = MetricDescription(
+        name: "pgstack_exporter_series_dropped_total", type: .counter,
+        help: "Series a collector's scrapes were cut by because the target's max_series budget would have been exceeded, since the exporter started.",
+        labels: ["target", "collector"])
     static let droppedSeries = MetricDescription(
         name: "pgstack_exporter_dropped_series_total", type: .counter,
         help: "Series dropped from scrapes because they repeated another series' name and labels, since the exporter started.",
@@ -45,11 +49,11 @@ enum SelfMetrics {
 
     /// Every self metric, for the docs.
     static let all = [
-        pgUp, pgbouncerUp, collectorSuccess, collectorDuration, collectorErrors, scrapeDuration, targetConnections, droppedSeries,
+        pgUp, pgbouncerUp, collectorSuccess, collectorDuration, collectorErrors, seriesDropped, scrapeDuration, targetConnections, droppedSeries,
         buildInfo, reloadSuccessful, reloadTimestamp,
     ]
 
-    /// `pg_up`/`pgbouncer_up`, per-collector success, duration and errors, scrape duration and
+    /// `pg_up`/`pgbouncer_up`, per-collector success, duration, errors and series cut, scrape duration and
     /// open connections, for every target scraped.
     static func families(for scrapes: [TargetScrape]) -> [MetricFamily] {
         var pgUp = MetricFamily(pgUp)
@@ -57,6 +61,7 @@ enum SelfMetrics {
         var success = MetricFamily(collectorSuccess)
         var duration = MetricFamily(collectorDuration)
         var errors = MetricFamily(collectorErrors)
+        var dropped = MetricFamily(seriesDropped)
         var scrapeDuration = MetricFamily(scrapeDuration)
         var connections = MetricFamily(targetConnections)
         for scrape in scrapes {
@@ -72,11 +77,12 @@ enum SelfMetrics {
                 duration.add(DurationText.seconds(outcome?.duration ?? scrape.duration), labels)
                 // A collector still running at the deadline is counted when it ends.
                 errors.add(Double(scrape.errorTotals[collector.name] ?? 0), labels)
+                dropped.add(Double(scrape.seriesDroppedTotals[collector.name] ?? 0), labels)
             }
             scrapeDuration.add(DurationText.seconds(scrape.duration), [target])
             connections.add(Double(scrape.openConnections), [target])
         }
-        return [pgUp, bouncerUp, success, duration, errors, scrapeDuration, connections].filter { !$0.samples.isEmpty }
+        return [pgUp, bouncerUp, success, duration, errors, dropped, scrapeDuration, connections].filter { !$0.samples.isEmpty }
     }
 
     /// `pgstack_exporter_build_info`.

@@ -89,6 +89,9 @@ public enum Settings {
     public static let connectionMaxAge = Setting(
         fileKey: "connection_max_age", default: DurationText.text(limits.connectionMaxAge), values: .duration,
         help: "a connection older than this is replaced (logins re-checked)")
+    public static let maxSeries = Setting(
+        fileKey: "max_series", default: "\(limits.maxSeries)", values: .wholeNumber(1...10_000_000),
+        help: "most series a scrape takes from the target; a collector going past it is cut for that scrape")
     public static let connectionIdleTimeout = Setting(
         fileKey: "connection_idle_timeout", default: DurationText.text(limits.connectionIdleTimeout), values: .duration,
         help: "a connection unused this long is closed (a target another exporter now probes holds no session)")
@@ -102,7 +105,7 @@ public enum Settings {
 
     /// What a target or `defaults:` may set about its cost.
     public static let targetLimits = [
-        maxConnections, collectorTimeout, lockTimeout, connectTimeout, connectionMaxAge, connectionIdleTimeout, checkTimeout,
+        maxConnections, collectorTimeout, lockTimeout, connectTimeout, connectionMaxAge, connectionIdleTimeout, checkTimeout, maxSeries,
     ]
 
     // MARK: A target's `databases:`

@@ -51,6 +51,9 @@ public struct TargetLimits: Sendable, Equatable {
     /// A connection older than this is replaced: new logins are re-checked (a rotated password
     /// shows as `pg_up 0` within this time) and server-side memory is returned.
     public var connectionMaxAge: Duration = .seconds(600)
+    /// Most series a scrape takes from the target: a collector whose series would go past it
+    /// is cut for that scrape (never `*_up` and the self metrics).
+    public var maxSeries = 50_000
     /// A connection unused this long is closed: a target that is no longer probed (sharding
     /// moved it to another exporter) keeps no session open on the server.
     public var connectionIdleTimeout: Duration = .seconds(300)

@@ -27,6 +27,11 @@ actor TargetScraper {
     private var currentRun: CollectionRun?
     /// Failed collections per collector since start (`pgstack_exporter_collector_errors_total`).
     private var errorTotals: [String: Int] = [:]
+    /// Series cut by the series budget per collector since start
+    /// (`pgstack_exporter_series_dropped_total`).
+    private var seriesDroppedTotals: [String: Int] = [:]
+    /// The collectors cut by the budget in the last collection, so the warning is said once.
+    private var overBudget: Set<String> = []
     /// The last error logged per collector, so a failure that repeats every scrape is logged
     /// once (then at debug level) instead of flooding the log.
     private var lastLoggedError: [String: String] = [:]
@@ -53,7 +58,7 @@ actor TargetScraper {
             run.extend(to: deadline)
         } else {
             guard admission.claim() else { return nil }
-            run = CollectionRun(deadline: max(deadline, .now + minimumCollectionBudget))
+            run = CollectionRun(deadline: max(deadline, .now + minimumCollectionBudget), maxSeries: target.limits.maxSeries)
             currentRun = run
             // On the blocking pool's threads: the collectors' statements run there directly.
             Task(executorPreference: blocking) {
@@ -64,7 +69,7 @@ actor TargetScraper {
         await run.wait(until: deadline)
         return TargetScrape(
             target: target, outcomes: run.outcomes, duration: .now - run.startedAt,
-            errorTotals: errorTotals, openConnections: await pool.openConnections + (await databaseConnections.openConnections))
+            errorTotals: errorTotals, seriesDroppedTotals: seriesDroppedTotals, openConnections: await pool.openConnections + (await databaseConnections.openConnections))
     }
 
     /// Stops serving a target a reload removed or changed: lets a collection in flight finish
@@ -258,6 +263,7 @@ actor TargetScraper {
     /// is one log line, not one per collector.
     private func note(_ outcome: CollectorOutcome) {
         let name = outcome.collector
+        noteBudget(outcome)
         guard let error = outcome.error else {
             if lastLoggedError.removeValue(forKey: Self.connectionKey) != nil {
                 logger.info("target reachable again")
@@ -277,6 +283,24 @@ actor TargetScraper {
         } else {
             lastLoggedError[key] = error.description
             logger.warning(unreachable ? "target unreachable" : "collector failed", metadata: metadata)
+        }
+    }
+
+    /// Counts series the budget cut; warns when a collector starts going over it.
+    private func noteBudget(_ outcome: CollectorOutcome) {
+        let name = outcome.collector
+        guard outcome.droppedSeries > 0 else {
+            if overBudget.remove(name) != nil {
+                logger.info("collector within the series budget again", metadata: ["collector": .string(name)])
+            }
+            return
+        }
+        seriesDroppedTotals[name, default: 0] += outcome.droppedSeries
+        if overBudget.insert(name).inserted {
+            logger.warning("collector cut: its series would exceed the target's max_series", metadata: [
+                "collector": .string(name), "series": .string("\(outcome.droppedSeries)"),
+                "max_series": .string("\(target.limits.maxSeries)"),
+            ])
         }
     }
 
@@ -306,6 +330,7 @@ struct TargetScrape: Sendable {
     let outcomes: [CollectorOutcome]
     let duration: Duration
     let errorTotals: [String: Int]
+    let seriesDroppedTotals: [String: Int]
     let openConnections: Int
 
     /// Whether the target answered this scrape (`pg_up` / `pgbouncer_up`).

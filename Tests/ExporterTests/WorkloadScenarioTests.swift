@@ -1,4 +1,5 @@
 import Collectors
+import Exporter
 import Foundation
 import PostgresClient
 import Testing
@@ -146,6 +147,49 @@ import TestSupport
         } cleanup: {
             await engine.shutdown()
             await primary.close()
+        }
+    }
+
+    /// A database of 2,500 tables and a budget of 600 series, which the default collectors
+    /// (about 490) fit in and the tables collector (20 tables a database) takes past: it is cut
+    /// for the scrape and counted; everything else, `pg_up` and the self metrics stay.
+    @Test func aCollectorPastTheSeriesBudgetIsCutAndCounted() async throws {
+        let admin = try await AdminConnection.open(bed.primaryAdminDSN)
+        var limits = TargetLimits()
+        limits.maxSeries = 600
+        let tables = try #require(CollectorCatalog.named("tables", for: .postgres))
+        let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)], limits: limits) { target in
+            target.collectors += [tables]
+        }
+        try await withCleanup {
+            _ = try await admin.run("DROP DATABASE IF EXISTS pgstack_budget")
+            _ = try await admin.run("CREATE DATABASE pgstack_budget")
+            let budgetDSN = bed.primaryAdminDSN.replacingOccurrences(of: "dbname=postgres", with: "dbname=pgstack_budget")
+            #expect(budgetDSN != bed.primaryAdminDSN)
+            let budget = try await AdminConnection.open(budgetDSN)
+            try await withCleanup {
+                _ = try await budget.run("DO $$ BEGIN FOR i IN 1..2500 LOOP EXECUTE format('CREATE TABLE t%s (n int)', i); END LOOP; END $$", timeout: .seconds(120))
+            } cleanup: {
+                await budget.close()
+            }
+            for _ in 0..<2 {
+                let scrape = try await engine.scrape(budget: .seconds(30))
+                #expect(scrape.value("pg_up", ["target": "primary"]) == 1)
+                #expect(scrape.samples.filter { $0.name.hasPrefix("pg_stat_user_tables_") }.isEmpty)
+                #expect(scrape.value("pg_stat_database_xact_commit", ["target": "primary", "datname": "postgres"]) != nil)
+                let own = scrape.samples.filter { $0.labels["target"] == "primary" && !$0.name.hasPrefix("pgstack_exporter_") && $0.name != "pg_up" }
+                #expect(own.count <= 600 && own.count > 300, "\(own.count) series from the collectors")
+            }
+            let scrape = try await engine.scrape(budget: .seconds(30))
+            let dropped = try #require(scrape.value("pgstack_exporter_series_dropped_total", ["target": "primary", "collector": "tables"]))
+            #expect(dropped >= 3 * 20 * 5)
+            #expect(scrape.value("pgstack_exporter_series_dropped_total", ["target": "primary", "collector": "connections"]) == 0)
+            #expect(scrape.value("pgstack_exporter_collector_success", ["target": "primary", "collector": "tables"]) == 1)
+            print("series budget: \(Int(dropped)) series of the tables collector dropped over 3 scrapes (max_series 600, 2500 tables in one of the databases)")
+        } cleanup: {
+            await engine.shutdown()
+            _ = try? await admin.run("DROP DATABASE IF EXISTS pgstack_budget WITH (FORCE)")
+            await admin.close()
         }
     }
 }
