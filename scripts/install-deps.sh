@@ -26,12 +26,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 #   apache2-utils                       htpasswd, whose $2y$ bcrypt hashes the basic-auth tests use
 #   dpkg-dev binutils lintian systemd adduser  scripts/package.sh: dpkg-shlibdeps, strip, lintian,
 #                                       systemd-analyze verify, the package's system user
+#   chromium                            headless browser of the status page test (dump DOM, screenshot)
 PACKAGES=(
     libpq-dev pkg-config zlib1g-dev
     postgresql-15 postgresql-contrib-15
     pgbouncer prometheus prometheus-alertmanager
     curl python3 python3-yaml python3-pip openssl apache2-utils
     dpkg-dev binutils lintian systemd adduser
+    chromium
 )
 
 # is_installed PKG: true if PKG is installed, or if it is a virtual package
