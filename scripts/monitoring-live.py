@@ -19,7 +19,10 @@ Checks:
   6. service discovery: a second Prometheus job with http_sd_configs on the exporter's /sd
      (added by reloading Prometheus) finds the three targets with their kind and config labels
      and scrapes each through /probe; a target added to the exporter's file and a SIGHUP to
-     the exporter appears in that job without touching Prometheus's config.
+     the exporter appears in that job without touching Prometheus's config;
+  7. sharding: two more exporters with one config of six targets, and two Prometheus jobs that
+     each keep the targets of one `hashmod` shard from one exporter's /sd: every target is
+     scraped once, and each PostgreSQL target has one exporter session in pg_stat_activity.
 Everything it started is stopped on exit, replay is resumed and PgBouncer restarted.
 Exit status 0 only if every check passed.
 """
@@ -329,6 +332,59 @@ def check_service_discovery(prom, tmp, exporter_port, servers):
     log(f"service discovery: 3 targets found, a 4th added by reload seen by Prometheus in {time.monotonic() - started:.1f}s")
 
 
+SHARD_TARGETS = [("p1", "primary"), ("p2", "primary"), ("p3", "primary"), ("r1", "replica"), ("r2", "replica")]
+
+
+def check_sharding(prom, tmp, servers, exporter_bin):
+    """Check 7: two exporters, one config, split by hashmod over two Prometheus jobs."""
+    dsns = {"primary": ENV["PGSTACK_PRIMARY_DSN"], "replica": ENV["PGSTACK_REPLICA_DSN"]}
+    targets = "".join(
+        f"  - {{name: {name}, kind: postgres, dsn: \"{dsns[server]} application_name=pgstack_shard_{name}\"}}\n"
+        for name, server in SHARD_TARGETS)
+    targets += f"  - {{name: b1, kind: pgbouncer, dsn: \"{ENV['PGSTACK_PGBOUNCER_DSN']}\"}}\n"
+    write_secret(tmp / "sharded.yml", "targets:\n" + targets)
+    ports = free_ports(2)
+    for index, port in enumerate(ports):
+        servers.start(f"exporter-shard{index}", [exporter_bin, "--config.file", str(tmp / "sharded.yml"),
+                                                 "--web.listen-address", f"127.0.0.1:{port}", "--log.level", "warn"])
+    for port in ports:
+        wait_for(f"exporter on {port}", lambda port=port: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).status == 200)
+    jobs = "".join(
+        f"  - job_name: shard{index}\n    http_sd_configs:\n      - url: http://127.0.0.1:{port}/sd\n        refresh_interval: 1s\n"
+        "    relabel_configs:\n"
+        "      - {source_labels: [__param_target], modulus: 2, target_label: __tmp_shard, action: hashmod}\n"
+        f"      - {{source_labels: [__tmp_shard], regex: '{index}', action: keep}}\n"
+        for index, port in enumerate(ports))
+    config = tmp / "prometheus.yml"
+    config.write_text(config.read_text() + jobs)
+    servers.process("prometheus").send_signal(signal.SIGHUP)
+
+    def scraped():
+        series = query(prom, 'count by (target, job) (pg_up{job=~"shard.*"} or pgbouncer_up{job=~"shard.*"})')
+        up = query(prom, 'pg_up{job=~"shard.*"} == 1 or pgbouncer_up{job=~"shard.*"} == 1')
+        return series if len(series) == 6 and len(up) == 6 else None
+
+    series = wait_for("six targets scraped once each over the two shards", scraped, timeout=60)
+    per_target = {}
+    for s in series:
+        per_target.setdefault(s["metric"]["target"], []).append(s["metric"]["job"])
+    if sorted(per_target) != sorted([name for name, _ in SHARD_TARGETS] + ["b1"]) or any(len(j) != 1 for j in per_target.values()):
+        fail(f"sharding: targets per job {per_target}")
+    shards = {job: sorted(t for t, jobs in per_target.items() if job in jobs) for job in ("shard0", "shard1")}
+    if not shards["shard0"] or not shards["shard1"]:
+        fail(f"sharding: one shard got every target: {shards}")
+    sessions = {}
+    for server in ("PRIMARY", "REPLICA"):
+        rows = psql(ENV[f"PGSTACK_{server}_ADMIN_DSN"], "SELECT application_name, count(*) FROM pg_stat_activity "
+                    "WHERE application_name LIKE 'pgstack_shard_%' GROUP BY 1")
+        for line in rows.splitlines():
+            name, count = line.split("|")
+            sessions[name.removeprefix("pgstack_shard_")] = int(count)
+    if sessions != {name: 1 for name, _ in SHARD_TARGETS}:
+        fail(f"sharding: exporter sessions per target {sessions} (one each expected)")
+    log(f"sharding: {shards['shard0']} through one exporter, {shards['shard1']} through the other; one session per target")
+
+
 def main():
     for var in ("PGSTACK_PRIMARY_DSN", "PGSTACK_REPLICA_DSN", "PGSTACK_PGBOUNCER_DSN", "PGSTACK_APP_PGBOUNCER_DSN",
                 "PGSTACK_PRIMARY_ADMIN_DSN", "PGSTACK_REPLICA_ADMIN_DSN"):
@@ -374,6 +430,7 @@ def main():
         check_replication_lag_alert(am)
         check_pgbouncer_down_alert(am)
         check_service_discovery(prom, tmp, ports["exporter"], servers)
+        check_sharding(prom, tmp, servers, exporter_bin)
     except Exception as e:
         fail(f"{type(e).__name__}: {e}")
     finally:
