@@ -6,13 +6,15 @@
 #   /etc/pgstack_exporter/pgstack.yml    example targets, 0640 root:pgstack-exporter
 #   /usr/share/pgstack-exporter/         dashboards, alert rules, runbooks.md
 #   /usr/share/doc/pgstack-exporter/     README, CHANGELOG, metrics, copyright, licenses
-# The static files are in packaging/deb/. The build stamps the git commit and the Swift
-# version into the binary (--version, pgstack_exporter_build_info).
+# The static files are in packaging/deb/. It packages the last commit (exported to dist/src,
+# so the revision stamped into the binary, --version and pgstack_exporter_build_info, is exactly
+# what was built), or with --worktree the checkout as it is ("-dirty" when it has changes).
 #
-# Usage: scripts/package.sh [--test] [--skip-build] [--runbook-base-url URL]
+# Usage: scripts/package.sh [--test] [--worktree] [--skip-build] [--runbook-base-url URL]
 #   --test                  then test the package, as root: systemd-analyze verify, lintian,
 #                           dpkg -i, --version, a run against a test bed of its own, dpkg --purge
 #                           and a check that nothing is left (refused if it is installed already)
+#   --worktree              build and package the working tree, uncommitted changes included
 #   --skip-build            package the binary already in .build-release (no swift build)
 #   --runbook-base-url URL  where the alert rules' runbook_url links point: URL#<alertname>
 #                           (default: the package's copy, file:///usr/share/pgstack-exporter/runbooks.md)
@@ -32,15 +34,16 @@ RUNBOOK_DEFAULT=file:///usr/share/pgstack-exporter/runbooks.md
 
 usage_error() {
     log "error: $*"
-    log "usage: scripts/package.sh [--test] [--skip-build] [--runbook-base-url URL] (--help for more)"
+    log "usage: scripts/package.sh [--test] [--worktree] [--skip-build] [--runbook-base-url URL] (--help for more)"
     exit 2
 }
 
 # Step 1: arguments.
-run_test=0 skip_build=0 runbook_base=${PGSTACK_RUNBOOK_BASE_URL:-$RUNBOOK_DEFAULT}
+run_test=0 worktree=0 skip_build=0 runbook_base=${PGSTACK_RUNBOOK_BASE_URL:-$RUNBOOK_DEFAULT}
 while [[ $# -gt 0 ]]; do
     case $1 in
         --test) run_test=1 ;;
+        --worktree) worktree=1 ;;
         --skip-build) skip_build=1 ;;
         --runbook-base-url) [[ $# -ge 2 ]] || usage_error "--runbook-base-url needs a URL"; runbook_base=$2; shift ;;
         --runbook-base-url=*) runbook_base=${1#*=} ;;
@@ -85,14 +88,28 @@ if [[ $run_test == 1 ]]; then
     fi
 fi
 
-# Step 2: what is built: the release version (BuildInfo.swift), the commit, the Swift version.
-VERSION="$(sed -n 's/.*public static let version = "\([^"]*\)".*/\1/p' Sources/Exporter/BuildInfo.swift)"
-[[ $VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "no version found in Sources/Exporter/BuildInfo.swift"
-COMMIT="$(git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)"
+# Step 2: the sources: the last commit, exported (with the checkout's Package.resolved, so the
+# same dependency versions), or the working tree.
+git rev-parse --verify -q HEAD >/dev/null || die "$ROOT is not a git checkout with a commit"
+if [[ $worktree == 1 ]]; then
+    SRC=.
+    COMMIT="$(git describe --always --dirty --abbrev=12)"
+else
+    SRC=dist/src
+    rm -rf "$SRC"
+    mkdir -p "$SRC"
+    git archive --format=tar HEAD | tar -x -C "$SRC"
+    if [[ -f Package.resolved ]]; then cp Package.resolved "$SRC"/; fi
+    COMMIT="$(git describe --always --abbrev=12 HEAD)"
+fi
+
+# What is built: the release version (BuildInfo.swift), the commit, the Swift version.
+VERSION="$(sed -n 's/.*public static let version = "\([^"]*\)".*/\1/p' "$SRC"/Sources/Exporter/BuildInfo.swift)"
+[[ $VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "no version found in $SRC/Sources/Exporter/BuildInfo.swift"
 [[ $COMMIT =~ ^[A-Za-z0-9._+-]+$ ]] || die "unexpected commit name '$COMMIT'"
 # The package version: the release on its tag (v0.1.0, clean tree), otherwise a snapshot that
 # sorts before it: 0.1.0~git20250101120000.1234567890ab.
-if [[ "$(git describe --exact-match --tags --dirty 2>/dev/null || true)" == "v$VERSION" ]]; then
+if [[ $COMMIT != *-dirty && "$(git describe --exact-match --tags HEAD 2>/dev/null || true)" == "v$VERSION" ]]; then
     DEB_VERSION=$VERSION
 else
     DEB_VERSION="$VERSION~git$(TZ=UTC git log -1 --format=%cd --date=format-local:%Y%m%d%H%M%S).$(git rev-parse --short=12 HEAD)"
@@ -107,8 +124,8 @@ BIN=$SCRATCH/release/pgstack_exporter
 if [[ $skip_build == 0 ]]; then
     SWIFT_VERSION="$(swift --version 2>&1 | sed -n 's/.*Swift version \([0-9][0-9.]*\).*/\1/p' | head -n 1)"
     [[ -n $SWIFT_VERSION ]] || die "could not read the Swift version from 'swift --version'"
-    log "building $VERSION (revision $COMMIT, Swift $SWIFT_VERSION) in $SCRATCH"
-    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product pgstack_exporter \
+    log "building $VERSION (revision $COMMIT, Swift $SWIFT_VERSION) from $SRC in $SCRATCH"
+    swift build -c release --static-swift-stdlib --package-path "$SRC" --scratch-path "$ROOT/$SCRATCH" --product pgstack_exporter \
         -Xcc "-DPGSTACK_COMMIT=\"$COMMIT\"" -Xcc "-DPGSTACK_SWIFT_VERSION=\"$SWIFT_VERSION\""
 fi
 [[ -x $BIN ]] || die "$BIN is missing; run without --skip-build"
@@ -130,10 +147,10 @@ install -d "$STAGE"/usr/bin "$STAGE"/lib/systemd/system "$STAGE"/etc/default "$S
     "$STAGE"/usr/share/doc/"$NAME"/licenses "$STAGE"/usr/share/man/man1 "$STAGE"/DEBIAN
 strip --remove-section=.comment --remove-section=.note -o "$STAGE"/usr/bin/pgstack_exporter "$BIN"
 chmod 0755 "$STAGE"/usr/bin/pgstack_exporter
-install -m 0644 packaging/deb/pgstack-exporter.service "$STAGE"/lib/systemd/system/
-install -m 0644 packaging/deb/default "$STAGE"/etc/default/"$NAME"
+install -m 0644 "$SRC"/packaging/deb/pgstack-exporter.service "$STAGE"/lib/systemd/system/
+install -m 0644 "$SRC"/packaging/deb/default "$STAGE"/etc/default/"$NAME"
 # Root's and the service's only: postinst gives it to the group pgstack-exporter.
-install -m 0640 packaging/deb/pgstack.yml "$STAGE"/etc/pgstack_exporter/pgstack.yml
+install -m 0640 "$SRC"/packaging/deb/pgstack.yml "$STAGE"/etc/pgstack_exporter/pgstack.yml
 
 # render_rules SRC DEST: the alert rules (or their tests) with runbook_url under the chosen
 # base. Every runbook_url must start with the default base, so none is left behind.
@@ -145,16 +162,16 @@ render_rules() {
     [[ $urls == "$defaults" ]] || die "$src: $((urls - defaults)) runbook_url(s) do not start with $RUNBOOK_DEFAULT#"
     printf '%s\n' "${text//"$RUNBOOK_DEFAULT#"/"$runbook_base#"}" >"$dest"
 }
-render_rules alerts/pgstack.rules.yml "$STAGE"/usr/share/"$NAME"/alerts/pgstack.rules.yml
-render_rules alerts/pgstack.rules.test.yml "$STAGE"/usr/share/"$NAME"/alerts/pgstack.rules.test.yml
-install -m 0644 alerts/alertmanager.yml "$STAGE"/usr/share/"$NAME"/alerts/
-install -m 0644 dashboards/*.json dashboards/README.md "$STAGE"/usr/share/"$NAME"/dashboards/
-install -m 0644 docs/runbooks.md "$STAGE"/usr/share/"$NAME"/runbooks.md
+render_rules "$SRC"/alerts/pgstack.rules.yml "$STAGE"/usr/share/"$NAME"/alerts/pgstack.rules.yml
+render_rules "$SRC"/alerts/pgstack.rules.test.yml "$STAGE"/usr/share/"$NAME"/alerts/pgstack.rules.test.yml
+install -m 0644 "$SRC"/alerts/alertmanager.yml "$STAGE"/usr/share/"$NAME"/alerts/
+install -m 0644 "$SRC"/dashboards/*.json "$SRC"/dashboards/README.md "$STAGE"/usr/share/"$NAME"/dashboards/
+install -m 0644 "$SRC"/docs/runbooks.md "$STAGE"/usr/share/"$NAME"/runbooks.md
 
 doc="$STAGE"/usr/share/doc/"$NAME"
-install -m 0644 packaging/deb/copyright "$doc"/copyright
+install -m 0644 "$SRC"/packaging/deb/copyright "$doc"/copyright
 for f in README.md CHANGELOG.md docs/metrics.md; do
-    gzip -9n <"$f" >"$doc/$(basename "$f").gz"
+    gzip -9n <"$SRC/$f" >"$doc/$(basename "$f").gz"
 done
 # The license of every Swift package the build checked out (they are linked into the binary).
 for license in "$SCRATCH"/checkouts/*/LICENSE*; do
@@ -211,7 +228,7 @@ Description: Prometheus exporter for PostgreSQL, its replicas and PgBouncer
  rules and their runbooks.
 CONTROL
 printf '/etc/default/%s\n/etc/pgstack_exporter/pgstack.yml\n' "$NAME" >"$STAGE"/DEBIAN/conffiles
-install -m 0755 packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm "$STAGE"/DEBIAN/
+install -m 0755 "$SRC"/packaging/deb/postinst "$SRC"/packaging/deb/prerm "$SRC"/packaging/deb/postrm "$STAGE"/DEBIAN/
 (cd "$STAGE" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) >"$STAGE"/DEBIAN/md5sums
 chmod 0644 "$STAGE"/DEBIAN/control "$STAGE"/DEBIAN/conffiles "$STAGE"/DEBIAN/md5sums
 

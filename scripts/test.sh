@@ -4,7 +4,8 @@
 # (scripts/testbed.py), builds and runs the Swift tests against it, runs the dashboards
 # and alert rules against a real Prometheus and Alertmanager (scripts/monitoring-live.py),
 # then checks them statically (scripts/check-monitoring.py, promtool, amtool); the suites that
-# need no server under Thread Sanitizer (scripts/tsan.sh) and the fuzz targets (scripts/fuzz.sh).
+# need no server under Thread Sanitizer (scripts/tsan.sh), the fuzz targets (scripts/fuzz.sh) and
+# the Debian package (scripts/package.sh --test: a release build, installed, run and purged).
 #
 # Usage: scripts/test.sh [extra `swift test` args, e.g. --filter EndToEndTests]
 # Environment:
@@ -14,6 +15,7 @@
 #   PGSTACK_SKIP_BENCH=1     skip `scripts/bench.sh --quick` (run after the Swift tests)
 #   PGSTACK_SKIP_TSAN=1      skip scripts/tsan.sh (Thread Sanitizer on the suites that need no server)
 #   PGSTACK_SKIP_FUZZ=1      skip scripts/fuzz.sh (each fuzz target for PGSTACK_FUZZ_RUNS inputs, 60,000)
+#   PGSTACK_SKIP_PACKAGE=1   skip scripts/package.sh --test (its release build takes about 5 minutes)
 # Exit status: non-zero if any phase failed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -91,6 +93,18 @@ fi
 if [[ ${PGSTACK_SKIP_FUZZ:-0} != 1 ]]; then
     # A fixed number of inputs from a fixed seed, whatever the machine's speed (scripts/fuzz.sh).
     phase "fuzz" env PGSTACK_FUZZ_RUNS="${PGSTACK_FUZZ_RUNS:-60000}" PGSTACK_FUZZ_SECONDS=120 scripts/fuzz.sh || failed+=("fuzz")
+fi
+
+# Step 4d: the Debian package: a release build (.build-release), lintian, installed on this
+# machine, run as its user on a bed of its own, purged. It installs a package, so it needs root.
+if [[ ${PGSTACK_SKIP_PACKAGE:-0} != 1 ]]; then
+    if [[ $EUID -eq 0 ]]; then
+        phase "package" env PGSTACK_PACKAGE_TESTBED_DIR="${PGSTACK_TESTBED_DIR:-/tmp/pgstack-testbed}-pkg" \
+            PGSTACK_KEEP_TESTBED=0 scripts/package.sh --test || failed+=("package")
+    else
+        log "skipping the package test: it installs the package, so it needs root"
+        TIMINGS+=("package: skipped (not root)")
+    fi
 fi
 
 # Step 5: alert rules: syntax check of rule files, then promtool unit tests.
