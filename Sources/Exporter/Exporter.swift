@@ -164,6 +164,14 @@ public final class Exporter: Sendable {
         return await scraper.answer(question, maxLag: maxLag)
     }
 
+    /// Every target's status, in configuration order, for the page at `/`: what the last
+    /// collections recorded, with no query of its own.
+    public func status() async -> [TargetStatus] {
+        var statuses: [TargetStatus] = []
+        for scraper in state.withLock({ $0.scrapers }) { statuses.append(await scraper.status()) }
+        return statuses
+    }
+
     /// The configured target named `name`, if any.
     public func target(named name: String) -> TargetConfiguration? {
         state.withLock { $0.configuration.targets.first { $0.name == name } }

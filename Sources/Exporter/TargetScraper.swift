@@ -35,6 +35,8 @@ actor TargetScraper {
     /// The last error logged per collector, so a failure that repeats every scrape is logged
     /// once (then at debug level) instead of flooding the log.
     private var lastLoggedError: [String: String] = [:]
+    /// What the status page shows of this target, from the collections that finished.
+    private(set) var statusRecord = TargetStatusRecord()
 
     init(target: TargetConfiguration, blocking: BlockingPool, minimumCollectionBudget: Duration, logger: Logger) {
         self.target = target
@@ -254,6 +256,7 @@ actor TargetScraper {
     /// Counts and logs a finished run's outcomes, then lets its scrapes go.
     private func finish(_ run: CollectionRun, outcomes: [CollectorOutcome]) {
         outcomes.forEach(note)
+        statusRecord.note(outcomes, duration: .now - run.startedAt, target: target)
         if currentRun === run { currentRun = nil }
         run.finish()
     }

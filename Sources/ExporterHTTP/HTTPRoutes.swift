@@ -7,7 +7,7 @@ import Collectors
 import NIOCore
 
 /// The exporter's HTTP surface: `/metrics` (or the configured path), `/probe`, the role checks
-/// `/ready`, `/primary` and `/replica`, `/`, `/healthz`. Any other path is a 404.
+/// `/ready`, `/primary` and `/replica`, `/sd`, the status page `/`, `/healthz`. Any other path is a 404.
 ///
 /// `/probe` and the role checks take a target's *name* from the configuration and nothing else:
 /// no address or DSN is ever accepted from a URL, so the exporter cannot be turned into a way
@@ -65,8 +65,10 @@ public enum HTTPRoutes {
             "ok\n"
         }
         router.get("/") { _, _ -> Response in
-            let page = LandingPage.html(targets: exporter.configuration.targets, telemetryPath: telemetryPath)
-            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: page)))
+            let page = StatusPage.html(statuses: await exporter.status(), telemetryPath: telemetryPath)
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: page)))
         }
         return router
     }
@@ -150,46 +152,5 @@ enum AcceptEncoding {
             if coding == "*" { wildcard = quality }
         }
         return (gzip ?? wildcard ?? 0) > 0
-    }
-}
-
-/// The page at `/`: what this exporter watches and where its metrics are. Names and kinds
-/// only: never a host, a DSN or a password.
-enum LandingPage {
-    static func html(targets: [TargetConfiguration], telemetryPath: String) -> String {
-        let rows = targets.map { target in
-            let name = escape(target.name)
-            let checks = target.kind == .postgres ? ["ready", "primary", "replica"] : ["ready"]
-            let links = (["<a href=\"/probe?target=\(name)\">probe</a>"] + checks.map { "<a href=\"/\($0)?target=\(name)\">\($0)</a>" })
-            return "<li>\(name) (\(target.kind.rawValue)): \(target.collectors.map(\.name).joined(separator: ", ")) · \(links.joined(separator: " "))</li>"
-        }
-        return """
-            <!doctype html>
-            <html><head><meta charset="utf-8"><title>pgstack_exporter</title></head>
-            <body>
-            <h1>pgstack_exporter \(BuildInfo.version)</h1>
-            <p>Prometheus exporter for PostgreSQL and PgBouncer.</p>
-            <p><a href="\(escape(telemetryPath))">Metrics</a> · <a href="/healthz">Health</a></p>
-            <h2>Targets</h2>
-            <ul>
-            \(rows.joined(separator: ""))
-            </ul>
-            </body></html>
-
-            """
-    }
-
-    static func escape(_ text: String) -> String {
-        var result = ""
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            default: result.append(character)
-            }
-        }
-        return result
     }
 }

@@ -51,7 +51,7 @@ import TestSupport
                 let page = String(buffer: response.body)
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "text/html; charset=utf-8")
-                #expect(page.contains("down (postgres)") && page.contains("bouncer (pgbouncer)"))
+                #expect(page.contains("data-target=\"down\"") && page.contains("data-target=\"bouncer\""))
                 #expect(!page.contains(Self.password) && !page.contains("127.0.0.1"))
             }
         }

@@ -1,0 +1,144 @@
+public import Foundation
+public import PostgresClient
+import Exposition
+
+/// What the status page at `/` shows of one target: kept by its scraper from the scrapes it
+/// makes anyway, so reading it never queries the target. Safe to show: no host, no DSN, no secret.
+public struct TargetStatus: Sendable {
+    public let name: String
+    public let kind: ServerInfo.Kind
+    /// The last collection's results; `nil` while the target has never been scraped.
+    public var lastScrape: ScrapeSummary?
+    /// The last error any collection met (it stays after the target recovers), or `nil`.
+    public var lastError: ErrorSummary?
+
+    /// A PostgreSQL server's role, from `pg_replication_is_replica`.
+    public enum Role: String, Sendable {
+        case primary
+        case standby
+    }
+
+    public struct ScrapeSummary: Sendable {
+        /// When the collection finished (wall clock).
+        public var at: Date
+        /// How long the collection took.
+        public var duration: Duration
+        /// Whether the target answered (`pg_up` / `pgbouncer_up`).
+        public var up: Bool
+        /// When `up` last changed, or the first scrape's time if it never did.
+        public var since: Date
+        /// The role the target had when it last answered with one; `roleIsCurrent` is false
+        /// when this collection did not read it (the target is down, or `server` failed).
+        public var role: Role?
+        public var roleIsCurrent: Bool
+        /// A standby's `pg_replication_lag_seconds` in this collection.
+        public var lagSeconds: Double?
+        /// The slowest collectors of this collection, slowest first (at most three).
+        public var slowest: [CollectorTime]
+        /// The collectors that failed in this collection, in order.
+        public var failing: [CollectorFailure]
+    }
+
+    public struct CollectorTime: Sendable {
+        public let collector: String
+        public let duration: Duration
+    }
+
+    public struct CollectorFailure: Sendable {
+        public let collector: String
+        public let error: ErrorSummary
+    }
+
+    public struct ErrorSummary: Sendable {
+        /// When the collection that met it finished.
+        public let at: Date
+        public let collector: String
+        public let kind: PostgresError.Kind
+        /// The error's text with the target's addresses taken out (secrets never reach an error).
+        public let text: String
+
+        /// The kind in a few words, e.g. "cannot connect".
+        public var kindText: String {
+            switch kind {
+            case .invalidConnectionString: "invalid connection string"
+            case .connectionFailed: "cannot connect"
+            case .connectionLost: "connection lost"
+            case .queryFailed: "query failed"
+            case .timedOut: "timed out"
+            }
+        }
+    }
+}
+
+/// A target's ``TargetStatus`` as its scraper keeps it, brought up to date by each finished
+/// collection.
+struct TargetStatusRecord: Sendable {
+    private(set) var lastScrape: TargetStatus.ScrapeSummary?
+    private(set) var lastError: TargetStatus.ErrorSummary?
+    /// Slowest collectors shown per target.
+    static let slowestShown = 3
+
+    /// Takes in a finished collection of `target`.
+    mutating func note(_ outcomes: [CollectorOutcome], duration: Duration, target: TargetConfiguration, at now: Date = Date()) {
+        let up = outcomes.contains { $0.targetAnswered }
+        let since = lastScrape.flatMap { $0.up == up ? $0.since : nil } ?? now
+        let failing = outcomes.compactMap { outcome in
+            outcome.error.map { error in
+                TargetStatus.CollectorFailure(collector: outcome.collector, error: Self.summary(error, collector: outcome.collector, target: target, at: now))
+            }
+        }
+        if let first = failing.first { lastError = first.error }
+        let isReplica = Self.value("pg_replication_is_replica", in: outcomes)
+        let role = isReplica.map { $0 == 1 ? TargetStatus.Role.standby : .primary }
+        let slowest = outcomes.sorted { $0.duration > $1.duration }.prefix(Self.slowestShown)
+            .map { TargetStatus.CollectorTime(collector: $0.collector, duration: $0.duration) }
+        lastScrape = TargetStatus.ScrapeSummary(
+            at: now, duration: duration, up: up, since: since,
+            role: role ?? lastScrape?.role, roleIsCurrent: role != nil,
+            lagSeconds: role == .standby ? Self.value("pg_replication_lag_seconds", in: outcomes) : nil,
+            slowest: Array(slowest), failing: failing)
+    }
+
+    /// The first sample of the family `name` among `outcomes`.
+    private static func value(_ name: String, in outcomes: [CollectorOutcome]) -> Double? {
+        outcomes.lazy.flatMap(\.families).first { $0.name == name }?.samples.first?.value
+    }
+
+    private static func summary(_ error: PostgresError, collector: String, target: TargetConfiguration, at now: Date) -> TargetStatus.ErrorSummary {
+        TargetStatus.ErrorSummary(at: now, collector: collector, kind: error.kind, text: Self.withoutAddresses(error.description, of: target.connectionString))
+    }
+
+    /// `message` (already free of secrets: ``ConnectionString/redact(_:)``) without the
+    /// addresses libpq puts in it, for a page that promises never to show a host: its
+    /// `connection to server at "host" (address), port N failed:` prefixes are cut to the reason,
+    /// the target's host and hostaddr values are replaced, hint lines dropped, lines joined.
+    static func withoutAddresses(_ message: String, of connection: ConnectionString) -> String {
+        let hosts = ["host", "hostaddr"].compactMap { connection.options[$0] }
+            .flatMap { $0.split(separator: ",").map(String.init) }
+            .filter { !$0.isEmpty }
+            .sorted { $0.count > $1.count }  // a longer name first, so a shorter one inside it cannot leave a piece
+        var lines: [String] = []
+        for line in message.split(whereSeparator: \.isNewline) {
+            var text = line.trimmingWhitespace()
+            guard !text.isEmpty, !text.hasPrefix("Is the server running") else { continue }
+            if text.hasPrefix("connection to server"), let failed = text.range(of: " failed: ") {
+                text = String(text[failed.upperBound...])
+            }
+            if text.hasPrefix("could not translate host name") {
+                text = "could not translate the host name to an address" + (text.range(of: " address: ").map { ": " + text[$0.upperBound...] } ?? "")
+            }
+            for host in hosts {
+                text = text.replacingOccurrences(of: host, with: "(host)")
+            }
+            lines.append(text)
+        }
+        return lines.joined(separator: " ")
+    }
+}
+
+extension TargetScraper {
+    /// The target's status for the page at `/`, from what its collections recorded.
+    func status() -> TargetStatus {
+        TargetStatus(name: target.name, kind: target.kind, lastScrape: statusRecord.lastScrape, lastError: statusRecord.lastError)
+    }
+}
