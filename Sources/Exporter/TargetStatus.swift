@@ -90,7 +90,8 @@ struct TargetStatusRecord: Sendable {
         if let first = failing.first { lastError = first.error }
         let isReplica = Self.value("pg_replication_is_replica", in: outcomes)
         let role = isReplica.map { $0 == 1 ? TargetStatus.Role.standby : .primary }
-        let slowest = outcomes.sorted { $0.duration > $1.duration }.prefix(Self.slowestShown)
+        // A collector that never ran (its target unreachable) took no time and is not "slow".
+        let slowest = outcomes.filter { $0.duration > .zero }.sorted { $0.duration > $1.duration }.prefix(Self.slowestShown)
             .map { TargetStatus.CollectorTime(collector: $0.collector, duration: $0.duration) }
         lastScrape = TargetStatus.ScrapeSummary(
             at: now, duration: duration, up: up, since: since,
@@ -109,30 +110,29 @@ struct TargetStatusRecord: Sendable {
     }
 
     /// `message` (already free of secrets: ``ConnectionString/redact(_:)``) without the
-    /// addresses libpq puts in it, for a page that promises never to show a host: its
-    /// `connection to server at "host" (address), port N failed:` prefixes are cut to the reason,
-    /// the target's host and hostaddr values are replaced, hint lines dropped, lines joined.
+    /// addresses libpq puts in it, for a page that promises never to show a host: each
+    /// `connection to server at "host" (address), port N failed:` prefix is cut to its reason,
+    /// a host name lookup failure names no host, the "Is the server running…" hint goes, and
+    /// the target's host and hostaddr values left anywhere are replaced.
     static func withoutAddresses(_ message: String, of connection: ConnectionString) -> String {
+        var text = message.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        while let prefix = text.range(of: "connection to server "), let failed = text[prefix.upperBound...].range(of: " failed: ") {
+            text.replaceSubrange(prefix.lowerBound..<failed.upperBound, with: "")
+        }
+        while let lookup = text.range(of: "could not translate host name "), let to = text[lookup.upperBound...].range(of: " to address") {
+            text.replaceSubrange(lookup.lowerBound..<to.upperBound, with: "could not translate the host name to an address")
+        }
+        while let hint = text.range(of: "Is the server running"), let end = text[hint.upperBound...].firstIndex(of: "?") {
+            text.replaceSubrange(hint.lowerBound...end, with: "")
+        }
         let hosts = ["host", "hostaddr"].compactMap { connection.options[$0] }
             .flatMap { $0.split(separator: ",").map(String.init) }
             .filter { !$0.isEmpty }
             .sorted { $0.count > $1.count }  // a longer name first, so a shorter one inside it cannot leave a piece
-        var lines: [String] = []
-        for line in message.split(whereSeparator: \.isNewline) {
-            var text = line.trimmingWhitespace()
-            guard !text.isEmpty, !text.hasPrefix("Is the server running") else { continue }
-            if text.hasPrefix("connection to server"), let failed = text.range(of: " failed: ") {
-                text = String(text[failed.upperBound...])
-            }
-            if text.hasPrefix("could not translate host name") {
-                text = "could not translate the host name to an address" + (text.range(of: " address: ").map { ": " + text[$0.upperBound...] } ?? "")
-            }
-            for host in hosts {
-                text = text.replacingOccurrences(of: host, with: "(host)")
-            }
-            lines.append(text)
+        for host in hosts {
+            text = text.replacingOccurrences(of: host, with: "(host)")
         }
-        return lines.joined(separator: " ")
+        return text.split(separator: " ").joined(separator: " ")
     }
 }
 

@@ -73,9 +73,21 @@ enum StatusPage {
             sinceText = "since \(StatusPage.time(scrape.since)) (\(StatusPage.ago(scrape.since, now: now)))"
             role = scrape.role.map { $0.rawValue + (scrape.roleIsCurrent ? "" : " (when last seen)") }
             lag = scrape.lagSeconds.map { StatusPage.seconds($0) }
-            lastScrape = "\(StatusPage.time(scrape.at)) (\(StatusPage.ago(scrape.at, now: now))), took \(StatusPage.seconds(scrape.duration))"
-            slowest = scrape.slowest.map { Line(collector: $0.collector, detail: StatusPage.seconds($0.duration)) }
-            failing = scrape.failing.map { Line(collector: $0.collector, detail: "\($0.error.kindText): \($0.error.text)") }
+            lastScrape = "\(StatusPage.time(scrape.at)) (\(StatusPage.ago(scrape.at, now: now))), took \(StatusPage.duration(scrape.duration))"
+            slowest = scrape.slowest.map { Line(collector: $0.collector, detail: StatusPage.duration($0.duration)) }
+            failing = Self.grouped(scrape.failing.map { ($0.collector, "\($0.error.kindText): \($0.error.text)") })
+        }
+
+        /// One line per distinct error, naming every collector that met it (an unreachable
+        /// target fails all of them the same way).
+        static func grouped(_ failures: [(collector: String, detail: String)]) -> [Line] {
+            var details: [String] = []
+            var collectors: [String: [String]] = [:]
+            for failure in failures {
+                if collectors[failure.detail] == nil { details.append(failure.detail) }
+                collectors[failure.detail, default: []].append(failure.collector)
+            }
+            return details.map { Line(collector: collectors[$0, default: []].joined(separator: ", "), detail: $0) }
         }
     }
 
@@ -112,13 +124,15 @@ enum StatusPage {
         }
     }
 
-    static func seconds(_ duration: Duration) -> String {
-        seconds(DurationText.seconds(duration))
+    /// `0 ms`, `850 ms`, `1.2 s`, `42 s`.
+    static func duration(_ duration: Duration) -> String {
+        let value = DurationText.seconds(duration)
+        return value < 1 ? "\(Int((value * 1000).rounded())) ms" : seconds(value)
     }
 
-    /// `850 ms`, `1.2 s`, `42 s`.
+    /// `0 s`, `2.5 s`, `42 s` (a lag).
     static func seconds(_ value: Double) -> String {
-        if value < 1 && value > 0 { return "\(Int((value * 1000).rounded())) ms" }
+        if value == 0 { return "0 s" }
         if value < 10 { return String(format: "%.1f s", value) }
         return "\(Int(value.rounded())) s"
     }

@@ -60,7 +60,7 @@ import TestSupport
                 #expect(dom.contains("3 targets: 2 up, 1 down"))
                 let pgbouncer = try #require(Self.section(dom, "pgbouncer"), "\(dom)")
                 #expect(pgbouncer.contains("data-state=\"down\"") && pgbouncer.contains("down since"))
-                #expect(pgbouncer.contains("cannot connect"))
+                #expect(pgbouncer.contains("cannot connect: Connection refused"))
                 let primary = try #require(Self.section(dom, "primary"))
                 #expect(primary.contains("data-state=\"up\"") && primary.contains("up since"))
                 #expect(primary.contains("<dd>primary</dd>") && !primary.contains("Replication lag"))

@@ -26,6 +26,11 @@ import Testing
     @Test func libpqAddressesAreTakenOutOfErrors() {
         let text = TargetStatusRecord.withoutAddresses(Self.refused.description, of: Self.target.connectionString)
         #expect(text == "Connection refused timeout expired")
+        // As the exporter receives it: libpq's lines already joined into one.
+        let joined = TargetStatusRecord.withoutAddresses(
+            "connection to server at \"127.0.0.1\", port 1 failed: Connection refused Is the server running on that host and accepting TCP/IP connections?",
+            of: Self.target.connectionString)
+        #expect(joined == "Connection refused")
         let lookup = TargetStatusRecord.withoutAddresses(
             "could not translate host name \"db1.example.com\" to address: Name or service not known", of: Self.target.connectionString)
         #expect(lookup == "could not translate the host name to an address: Name or service not known")

@@ -59,7 +59,7 @@ import TestSupport
                 let page = String(buffer: response.body)
                 let down = try #require(Self.section(page, "down"))
                 #expect(down.contains("data-state=\"down\"") && down.contains("down since"))
-                #expect(down.contains("cannot connect"))
+                #expect(down.contains("cannot connect: Connection refused") && !down.contains("Is the server running"))
                 #expect(down.contains("Last scrape") && down.contains("Slowest"))
                 let hostile = try #require(Self.section(page, "db&lt;script&gt;&amp;&quot;&#39;"))
                 #expect(hostile.contains("data-state=\"down\"") && hostile.contains("cannot connect"))
