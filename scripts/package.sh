@@ -275,9 +275,9 @@ lint_dir="$(mktemp -d)"
 cp "$DEB" "$lint_dir"/
 chmod 0644 "$lint_dir"/*.deb && chown -R nobody:nogroup "$lint_dir"
 setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME="$lint_dir" TMPDIR="$lint_dir" \
-    lintian --fail-on error,warning --show-overrides "$lint_dir/$(basename "$DEB")" >&2 || fail "lintian"
+    lintian --fail-on error,warning "$lint_dir/$(basename "$DEB")" >&2 || fail "lintian"
 rm -rf "$lint_dir"
-check "lintian: no error or warning beyond the overrides"
+check "lintian: no error or warning; overridden: $(grep -v '^#' packaging/deb/lintian-overrides | sed 's/^pgstack-exporter: //' | paste -sd';')"
 
 # Step 9: install; the files, their owners and modes, the user.
 dpkg -i "$DEB" >&2 || fail "dpkg -i $DEB"
