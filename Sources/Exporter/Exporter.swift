@@ -32,7 +32,8 @@ public final class Exporter: Sendable {
     public init(configuration: ExporterConfiguration, logger: Logger) {
         self.logger = logger
         newWork = ConcurrencyLimit(limit: configuration.maxRequestsStartingWork)
-        state = Mutex(State(configuration: configuration, scrapers: Self.scrapers(for: configuration.targets, in: configuration, logger: logger)))
+        state = Mutex(State(
+            configuration: configuration, scrapers: Self.scrapers(for: configuration.targets, in: configuration, reusing: [], logger: logger)))
         reloads = Mutex(ReloadStatus())
         let sweep = Task { [weak self] in
             while !Task.isCancelled {
@@ -49,17 +50,22 @@ public final class Exporter: Sendable {
         state.withLock { $0.configuration }
     }
 
-    /// Scrapers for `targets`, on a blocking pool of their own: a thread per connection that
-    /// may be busy at once (per-database ones included), up to a cap — each thread costs a
-    /// stack and a malloc arena, while a query waits for a free thread only as long as others'
-    /// queries take (docs/performance.md, the scale run).
-    private static func scrapers(for targets: [TargetConfiguration], in configuration: ExporterConfiguration, logger: Logger) -> [TargetScraper] {
+    /// Scrapers for `targets` (some of `configuration`'s), on a blocking pool with a thread per
+    /// connection of the configuration that may be busy at once (per-database ones included),
+    /// up to a cap — each thread costs a stack and a malloc arena, while a query waits for a free
+    /// thread only as long as others' queries take (docs/performance.md, the scale run). The
+    /// largest pool in use is reused when it is big enough, so reloads do not add pools.
+    private static func scrapers(
+        for targets: [TargetConfiguration], in configuration: ExporterConfiguration, reusing current: [TargetScraper], logger: Logger
+    ) -> [TargetScraper] {
         guard !targets.isEmpty else { return [] }
-        let connections = targets.reduce(0) { total, target in
+        let connections = configuration.targets.reduce(0) { total, target in
             let perDatabase = target.collectors.contains { $0.scope == .database } ? target.databases.maxConnections : 0
             return total + target.limits.maxConnections + perDatabase
         }
-        let blocking = BlockingPool(threadCount: min(connections + 1, Self.maxBlockingThreads))
+        let wanted = min(connections + 1, Self.maxBlockingThreads)
+        let largest = current.map(\.blocking).max { $0.threadCount < $1.threadCount }
+        let blocking = largest.flatMap { $0.threadCount >= wanted ? $0 : nil } ?? BlockingPool(threadCount: wanted)
         let collectionBudget = budget(timeout: configuration.defaultScrapeTimeout, offset: configuration.scrapeTimeoutOffset)
         return targets.map {
             TargetScraper(target: $0, blocking: blocking, minimumCollectionBudget: collectionBudget, logger: logger)
@@ -80,7 +86,7 @@ public final class Exporter: Sendable {
                 keepAll ? state.scrapers.first { $0.target.hasSameSetup(as: target) } : nil
             }
             let added = new.targets.filter { target in !kept.contains { $0.target.name == target.name } }
-            let fresh = Self.scrapers(for: added, in: new, logger: logger)
+            let fresh = Self.scrapers(for: added, in: new, reusing: kept, logger: logger)
             let scrapers = new.targets.compactMap { target in
                 kept.first { $0.target.name == target.name } ?? fresh.first { $0.target.name == target.name }
             }

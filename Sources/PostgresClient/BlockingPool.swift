@@ -13,12 +13,15 @@ import NIOPosix
 /// that way: its collectors, one after the other, cost no thread hand-off per statement.
 public final class BlockingPool: TaskExecutor {
     private let threads: NIOThreadPool
+    /// How many threads it runs.
+    public let threadCount: Int
     /// Set on a thread once it has run one of this pool's tasks: it is one of ours.
     private let ownThread = ThreadSpecificVariable<OwnThread>()
 
     /// Starts `threadCount` threads.
     public init(threadCount: Int) {
-        threads = NIOThreadPool(numberOfThreads: max(1, threadCount))
+        self.threadCount = max(1, threadCount)
+        threads = NIOThreadPool(numberOfThreads: self.threadCount)
         threads.start()
     }
 
