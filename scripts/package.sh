@@ -242,7 +242,7 @@ DEB="dist/${NAME}_${DEB_VERSION}_${ARCH}.deb"
 dpkg-deb --root-owner-group -Zxz --build "$STAGE" "$DEB" >/dev/null
 rm -rf "$STAGE"
 if [[ $SRC == dist/src ]]; then rm -rf "$SRC"; fi
-log "$DEB: $(numfmt --to=iec --suffix=B "$(stat -c %s "$DEB")"), binary $(numfmt --to=iec --suffix=B \
+log "$DEB: $(numfmt --to=si --format=%.1f --suffix=B "$(stat -c %s "$DEB")"), binary $(numfmt --to=si --format=%.1f --suffix=B \
     "$(dpkg-deb --fsys-tarfile "$DEB" | tar -tvf - ./usr/bin/pgstack_exporter | awk '{print $3}')") stripped;" \
     "Depends: $shlibs, adduser; runbooks at $runbook_base"
 [[ $run_test == 1 ]] || exit 0
