@@ -43,6 +43,7 @@ let package = Package(
             dependencies: [
                 "CLibPQ",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -53,7 +54,7 @@ let package = Package(
         // One file per collector: SQL per server version, column → metric mapping.
         .target(
             name: "Collectors",
-            dependencies: ["PostgresClient", "Exposition"],
+            dependencies: ["PostgresClient", "Exposition", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
 
@@ -65,6 +66,7 @@ let package = Package(
             name: "Exporter",
             dependencies: [
                 "Collectors", "PostgresClient", "Exposition", "CBuildStamp",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
@@ -78,6 +80,7 @@ let package = Package(
             dependencies: [
                 "Exporter", "Exposition", "Collectors",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -274,8 +274,9 @@ check() { log "ok: $*"; }
 lint_dir="$(mktemp -d)"
 cp "$DEB" "$lint_dir"/
 chmod 0644 "$lint_dir"/*.deb && chown -R nobody:nogroup "$lint_dir"
-setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME="$lint_dir" TMPDIR="$lint_dir" \
-    lintian --fail-on error,warning "$lint_dir/$(basename "$DEB")" >&2 || fail "lintian"
+# From the lint directory: nobody may not enter the checkout (CI clones into a 0700 directory).
+(cd "$lint_dir" && setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME="$lint_dir" TMPDIR="$lint_dir" \
+    lintian --fail-on error,warning "$lint_dir/$(basename "$DEB")") >&2 || fail "lintian"
 rm -rf "$lint_dir"
 check "lintian: no error or warning; overridden: $(grep -v '^#' packaging/deb/lintian-overrides | sed 's/^pgstack-exporter: //' | paste -sd';')"
 

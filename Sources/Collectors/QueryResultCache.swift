@@ -1,5 +1,5 @@
 import PostgresClient
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Results of slow, slowly changing queries (``MetricQuery/refreshInterval``), kept for a while
 /// so that every scrape need not ask again. Each target owns one (never shared between
@@ -27,16 +27,16 @@ public final class QueryResultCache: Sendable {
         let result: QueryResult
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
+    private let entries = NIOLockedValueBox<[String: Entry]>([:])
 
     /// The result stored under `key` if younger than `maxAge`, else `fetch()`'s (then stored).
     func result(for key: String, maxAge: Duration, fetch: () async throws -> QueryResult) async throws -> QueryResult {
         let now = ContinuousClock.now
-        if let entry = entries.withLock({ $0[key] }), now - entry.at < maxAge {
+        if let entry = entries.withLockedValue({ $0[key] }), now - entry.at < maxAge {
             return entry.result
         }
         let fresh = try await fetch()
-        entries.withLock { $0[key] = Entry(at: .now, result: fresh) }
+        entries.withLockedValue { $0[key] = Entry(at: .now, result: fresh) }
         return fresh
     }
 }

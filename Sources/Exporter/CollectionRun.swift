@@ -1,6 +1,6 @@
 import Exposition
 import PostgresClient
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// What one collector produced in one collection.
 struct CollectorOutcome: Sendable {
@@ -22,16 +22,16 @@ struct CollectorOutcome: Sendable {
 /// passes first still serves what finished.
 final class CollectionRun: Sendable {
     let startedAt = ContinuousClock.now
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     /// The target's series budget (``TargetLimits/maxSeries``).
     private let maxSeries: Int
 
     init(deadline: ContinuousClock.Instant, maxSeries: Int = .max) {
-        state = Mutex(State(deadline: deadline))
+        state = NIOLockedValueBox(State(deadline: deadline))
         self.maxSeries = maxSeries
     }
 
-    private struct State: ~Copyable {
+    private struct State {
         /// When the collection gives up: the latest deadline of the scrapes that share it.
         var deadline: ContinuousClock.Instant
         var outcomes: [CollectorOutcome] = []
@@ -43,22 +43,22 @@ final class CollectionRun: Sendable {
     }
 
     /// When the collection gives up (read before each collector).
-    var deadline: ContinuousClock.Instant { state.withLock { $0.deadline } }
+    var deadline: ContinuousClock.Instant { state.withLockedValue { $0.deadline } }
 
     /// Lets the collection run until `deadline` if that is later than its own.
     func extend(to deadline: ContinuousClock.Instant) {
-        state.withLock { $0.deadline = max($0.deadline, deadline) }
+        state.withLockedValue { $0.deadline = max($0.deadline, deadline) }
     }
 
     /// The outcomes so far.
-    var outcomes: [CollectorOutcome] { state.withLock { $0.outcomes } }
+    var outcomes: [CollectorOutcome] { state.withLockedValue { $0.outcomes } }
 
     /// Publishes a collector's outcome; one that would take the target past its series budget
     /// is cut whole for this collection (its series counted as dropped), so the scrape stays
     /// complete for the other collectors and the exporter's own metrics.
     func record(_ outcome: CollectorOutcome) {
         let series = outcome.families.reduce(0) { $0 + $1.samples.count }
-        state.withLock { state in
+        state.withLockedValue { state in
             if state.series + series > maxSeries {
                 var cut = CollectorOutcome(collector: outcome.collector, families: [], error: outcome.error, duration: outcome.duration)
                 cut.droppedSeries = series
@@ -72,7 +72,7 @@ final class CollectionRun: Sendable {
 
     /// Marks the run complete and wakes every waiting scrape.
     func finish() {
-        let waiters = state.withLock { state in
+        let waiters = state.withLockedValue { state in
             state.finished = true
             defer { state.waiters.removeAll() }
             return Array(state.waiters.values)
@@ -92,13 +92,13 @@ final class CollectionRun: Sendable {
 
     /// Returns when the run finishes, or at once when the calling task is cancelled.
     private func waitUntilFinished() async {
-        let id = state.withLock { state in
+        let id = state.withLockedValue { state in
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { state in
+                let resumeNow = state.withLockedValue { state in
                     if state.finished || Task.isCancelled { return true }
                     state.waiters[id] = continuation
                     return false
@@ -106,7 +106,7 @@ final class CollectionRun: Sendable {
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+            state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 }

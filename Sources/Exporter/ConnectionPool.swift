@@ -1,4 +1,5 @@
 import PostgresClient
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// The long-lived connections to one target: opened on first use, reused across scrapes,
@@ -86,7 +87,7 @@ actor ConnectionPool {
         } else if !waiters.isEmpty {
             wakeOneWaiter(with: .connection(connection))
         } else {
-            connection.releasedAt.withLock { $0 = .now }
+            connection.releasedAt.withLockedValue { $0 = .now }
             idle.append(connection)
         }
     }
@@ -95,7 +96,7 @@ actor ConnectionPool {
     /// (another exporter's shard now) holds no session on the server.
     func closeIdle(unusedFor idleTime: Duration) async {
         let cutoff = ContinuousClock.now - idleTime
-        let stale = idle.filter { $0.releasedAt.withLock { $0 } < cutoff }
+        let stale = idle.filter { $0.releasedAt.withLockedValue { $0 } < cutoff }
         idle.removeAll { connection in stale.contains { $0 === connection } }
         for connection in stale {
             await close(connection)
@@ -153,9 +154,9 @@ final class PooledConnection: Sendable {
     let connection: Connection
     let openedAt = ContinuousClock.now
     /// When it was last given back to the pool.
-    let releasedAt = Mutex(ContinuousClock.now)
+    let releasedAt = NIOLockedValueBox(ContinuousClock.now)
     /// What the session has been sent that lasts (PostgreSQL timeouts, prepared statements).
-    let session = Mutex(SessionState())
+    let session = NIOLockedValueBox(SessionState())
 
     init(_ connection: Connection) {
         self.connection = connection

@@ -2,7 +2,7 @@ public import Logging
 import Collectors
 import Exposition
 import PostgresClient
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The exporter's engine: scrapes its targets and encodes the result. It knows nothing of
 /// HTTP; the server asks it for a body and a deadline.
@@ -14,9 +14,9 @@ public final class Exporter: Sendable {
         var scrapers: [TargetScraper]
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     /// Series dropped as duplicates since start.
-    private let droppedSeries = Mutex(0)
+    private let droppedSeries = NIOLockedValueBox(0)
     /// Requests that start work (a collection, a role check) at once; requests that only join
     /// a collection already running are never counted.
     private let newWork: ConcurrencyLimit
@@ -24,30 +24,30 @@ public final class Exporter: Sendable {
     /// Most threads for blocking libpq calls, whatever the number of targets.
     static let maxBlockingThreads = 16
     /// How the last reload went (`pgstack_exporter_config_last_reload_*`).
-    private let reloads: Mutex<ReloadStatus>
+    private let reloads: NIOLockedValueBox<ReloadStatus>
     /// Closes connections left unused (``TargetLimits/connectionIdleTimeout``), every few seconds.
-    private let idleSweep: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let idleSweep: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
     static let idleSweepInterval: Duration = .seconds(5)
 
     public init(configuration: ExporterConfiguration, logger: Logger) {
         self.logger = logger
         newWork = ConcurrencyLimit(limit: configuration.maxRequestsStartingWork)
-        state = Mutex(State(
+        state = NIOLockedValueBox(State(
             configuration: configuration, scrapers: Self.scrapers(for: configuration.targets, in: configuration, reusing: [], logger: logger)))
-        reloads = Mutex(ReloadStatus())
+        reloads = NIOLockedValueBox(ReloadStatus())
         let sweep = Task { [weak self] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: Self.idleSweepInterval)
-                guard let scrapers = self?.state.withLock({ $0.scrapers }) else { return }
+                guard let scrapers = self?.state.withLockedValue({ $0.scrapers }) else { return }
                 for scraper in scrapers { await scraper.closeIdleConnections() }
             }
         }
-        idleSweep.withLock { $0 = sweep }
+        idleSweep.withLockedValue { $0 = sweep }
     }
 
     /// The targets and settings in force.
     public var configuration: ExporterConfiguration {
-        state.withLock { $0.configuration }
+        state.withLockedValue { $0.configuration }
     }
 
     /// Scrapers for `targets` (some of `configuration`'s), on a blocking pool with a thread per
@@ -80,7 +80,7 @@ public final class Exporter: Sendable {
         let timeoutsChanged = { (old: ExporterConfiguration) in
             old.defaultScrapeTimeout != new.defaultScrapeTimeout || old.scrapeTimeoutOffset != new.scrapeTimeoutOffset
         }
-        let (retired, summary) = state.withLock { state -> ([TargetScraper], String) in
+        let (retired, summary) = state.withLockedValue { state -> ([TargetScraper], String) in
             let keepAll = !timeoutsChanged(state.configuration)
             let kept = new.targets.compactMap { target in
                 keepAll ? state.scrapers.first { $0.target.hasSameSetup(as: target) } : nil
@@ -94,20 +94,20 @@ public final class Exporter: Sendable {
             state = State(configuration: new, scrapers: scrapers)
             return (retired, "\(new.targets.count) targets: \(kept.count) kept, \(added.count) new or changed, \(retired.count) closed")
         }
-        reloads.withLock { $0 = ReloadStatus() }
+        reloads.withLockedValue { $0 = ReloadStatus() }
         logger.info("configuration reloaded", metadata: ["targets": .string(summary)])
         // Not awaited: a collection still running on a retired target ends only by its deadline.
         Task {
             await withTaskGroup(of: Void.self) { group in
                 for scraper in retired { group.addTask { await scraper.retire() } }
             }
-            await Self.stopUnusedPools(retired, keeping: self.state.withLock { $0.scrapers })
+            await Self.stopUnusedPools(retired, keeping: self.state.withLockedValue { $0.scrapers })
         }
     }
 
     /// Records a reload that failed: the configuration in force stays.
     public func reloadFailed() {
-        reloads.withLock { $0.successful = false }
+        reloads.withLockedValue { $0.successful = false }
     }
 
     /// Stops the blocking pools of `retired` scrapers that no scraper in force uses.
@@ -143,8 +143,8 @@ public final class Exporter: Sendable {
     /// down or slow yields `*_up 0` and `collector_success 0` within `budget`. `nil` when the
     /// scrape would have to start a collection and too many requests are starting work already.
     public func scrape(budget: Duration) async -> [UInt8]? {
-        let selected = state.withLock { $0.scrapers }.filter { $0.target.inMetrics }
-        let reload = reloads.withLock { $0 }
+        let selected = state.withLockedValue { $0.scrapers }.filter { $0.target.inMetrics }
+        let reload = reloads.withLockedValue { $0 }
         return await render(selected, budget: budget) { set in
             set.add(SelfMetrics.buildInfoFamily())
             set.add(SelfMetrics.reloadFamilies(reload))
@@ -155,14 +155,14 @@ public final class Exporter: Sendable {
     /// Scrapes the one target named `name` (`/probe`): its metrics and its self metrics only.
     /// `nil` as for ``scrape(budget:)``; the caller has checked that the target exists.
     public func probe(target name: String, budget: Duration) async -> [UInt8]? {
-        let selected = state.withLock { $0.scrapers }.filter { $0.target.name == name }
+        let selected = state.withLockedValue { $0.scrapers }.filter { $0.target.name == name }
         return await render(selected, budget: budget) { _ in }
     }
 
     /// Answers a router's question about the target named `name` from a fresh query, or `nil`
     /// when no target has that name.
     public func answer(_ question: RoleQuestion, target name: String, maxLag: Duration? = nil) async -> RoleAnswer? {
-        guard let scraper = state.withLock({ $0.scrapers }).first(where: { $0.target.name == name }) else { return nil }
+        guard let scraper = state.withLockedValue({ $0.scrapers }).first(where: { $0.target.name == name }) else { return nil }
         guard newWork.tryEnter() else {
             return RoleAnswer(target: name, question: question, ok: false, reason: "exporter busy: too many requests starting work at once; retry")
         }
@@ -174,13 +174,13 @@ public final class Exporter: Sendable {
     /// collections recorded, with no query of its own.
     public func status() async -> [TargetStatus] {
         var statuses: [TargetStatus] = []
-        for scraper in state.withLock({ $0.scrapers }) { statuses.append(await scraper.status()) }
+        for scraper in state.withLockedValue({ $0.scrapers }) { statuses.append(await scraper.status()) }
         return statuses
     }
 
     /// The configured target named `name`, if any.
     public func target(named name: String) -> TargetConfiguration? {
-        state.withLock { $0.configuration.targets.first { $0.name == name } }
+        state.withLockedValue { $0.configuration.targets.first { $0.name == name } }
     }
 
     /// Scrapes `selected` at once and encodes their families, their self metrics and what
@@ -207,7 +207,7 @@ public final class Exporter: Sendable {
                 set.add(outcome.families.map { $0.labelled(target) })
             }
         }
-        let total = droppedSeries.withLock { total in
+        let total = droppedSeries.withLockedValue { total in
             total += set.droppedSeries
             return total
         }
@@ -221,10 +221,10 @@ public final class Exporter: Sendable {
     /// thread may sit in a query to a frozen server until its deadline, and a stopping
     /// exporter does not wait for it.
     public func shutdown(limit: Duration = .seconds(1)) async {
-        idleSweep.withLock { $0?.cancel() }
+        idleSweep.withLockedValue { $0?.cancel() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                let scrapers = self.state.withLock { $0.scrapers }
+                let scrapers = self.state.withLockedValue { $0.scrapers }
                 for scraper in scrapers { await scraper.shutdown() }
                 await Self.stopUnusedPools(scrapers, keeping: [])
             }

@@ -1,4 +1,4 @@
-public import Collectors
+import Collectors
 
 /// Every setting the exporter reads, each declared once (see ``Setting``). Defaults are the
 /// initial values of the structures the settings fill, shown here as they would be written.

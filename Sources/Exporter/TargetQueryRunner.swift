@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Synchronization
 import Collectors
 import PostgresClient
@@ -36,7 +37,7 @@ struct TargetQueryRunner: QueryRunner {
         let deadline = ContinuousClock.now + clientTimeout
         do {
             return try await run(statements, settings: sessionSettings, deadline: deadline)
-        } catch let error as PostgresError where SessionState.meansSharedSession(error.sqlState) && pooled.session.withLock({ !$0.preparing }) {
+        } catch let error as PostgresError where SessionState.meansSharedSession(error.sqlState) && pooled.session.withLockedValue({ !$0.preparing }) {
             // The session changes under us (see ``SessionState/failed(sqlState:)``): once
             // more, unprepared, within the same deadline.
             return try await run(statements, settings: sessionSettings, deadline: deadline)
@@ -44,16 +45,16 @@ struct TargetQueryRunner: QueryRunner {
     }
 
     private func run(_ statements: [String], settings: [String], deadline: ContinuousClock.Instant) async throws -> [QueryResult] {
-        let text = pooled.session.withLock { $0.text(for: statements, settings: settings) }
+        let text = pooled.session.withLockedValue { $0.text(for: statements, settings: settings) }
         do {
             let results = try await pooled.connection.queryEach(text.sql, timeout: deadline - .now, on: blocking)
             guard results.count == text.resultCount else {
                 throw PostgresError(kind: .queryFailed, message: "\(text.resultCount) results expected, \(results.count) returned")
             }
-            pooled.session.withLock { $0.succeeded(text) }
+            pooled.session.withLockedValue { $0.succeeded(text) }
             return text.statementResults.map { results[$0] }
         } catch {
-            pooled.session.withLock { $0.failed(sqlState: (error as? PostgresError)?.sqlState) }
+            pooled.session.withLockedValue { $0.failed(sqlState: (error as? PostgresError)?.sqlState) }
             throw error
         }
     }

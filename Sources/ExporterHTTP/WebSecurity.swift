@@ -8,7 +8,7 @@ import HummingbirdTLS
 import NIOCore
 import NIOPosix
 import NIOSSL
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// TLS and basic auth from the `--web.config.file` (``WebConfiguration``), on every endpoint.
 public enum WebSecurity {
@@ -146,14 +146,14 @@ struct BasicAuthMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// `Authorization` values that passed, at most 64 (the oldest forgotten first).
     private final class VerifiedCredentials: Sendable {
-        private let values = Mutex<[String]>([])
+        private let values = NIOLockedValueBox<[String]>([])
 
         func contains(_ value: String) -> Bool {
-            values.withLock { $0.contains(value) }
+            values.withLockedValue { $0.contains(value) }
         }
 
         func insert(_ value: String) {
-            values.withLock { values in
+            values.withLockedValue { values in
                 values.append(value)
                 if values.count > 64 { values.removeFirst() }
             }

@@ -20,7 +20,10 @@ public final class Connection: Sendable {
     public let server: ServerInfo
     /// The connection string, kept to redact secrets from later error messages.
     private let connectionString: ConnectionString
-    /// The libpq handle; `nil` once closed. The mutex also serialises queries on it.
+    /// The libpq handle; `nil` once closed. The mutex also serialises queries on it. The
+    /// standard library's Mutex, unlike the NIOLockedValueBox elsewhere: only it holds a value
+    /// that is not Sendable (the handle); Thread Sanitizer cannot see its futex (no suite under
+    /// it opens a connection).
     private let handle: Mutex<OpaquePointer?>
     /// A `PGcancel` object on its way to the thread that sends the cancel request.
     ///

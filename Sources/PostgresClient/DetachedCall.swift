@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// Blocking calls that libpq 15 gives no way to bound (`PQcancel`, which waits for the server
@@ -31,17 +32,17 @@ enum DetachedCall {
     /// Runs `body` on a new thread and waits for its result until `deadline`: `nil` when the
     /// deadline passed first (the thread finishes on its own) or no thread was free.
     static func run<T: Sendable>(until deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () -> T) -> T? {
-        let result = Mutex<T?>(nil)
+        let result = NIOLockedValueBox<T?>(nil)
         let done = DispatchSemaphore(value: 0)
         let started = start {
             let value = body()
-            result.withLock { $0 = value }
+            result.withLockedValue { $0 = value }
             done.signal()
         }
         guard started else { return nil }
         let wait = deadline - .now
         let nanoseconds = max(0, wait.components.seconds) * 1_000_000_000 + max(0, wait.components.attoseconds / 1_000_000_000)
         guard done.wait(timeout: .now() + .nanoseconds(Int(clamping: nanoseconds))) == .success else { return nil }
-        return result.withLock { $0 }
+        return result.withLockedValue { $0 }
     }
 }

@@ -84,7 +84,7 @@ import TestSupport
 
             let landing = try await exporter.get("/")
             #expect(landing.status == 200)
-            #expect(landing.text.contains("primary (postgres)"))
+            #expect(landing.text.contains("<h2>primary <span class=\"kind\">(postgres)</span>"))
             #expect(!landing.text.contains(bed.monitorPassword))
             #expect(!landing.text.contains("127.0.0.1"))
             #expect(try await exporter.get("/healthz").text == "ok\n")
