@@ -37,7 +37,7 @@ public struct MetricQuery: Sendable {
                 requires: String? = nil, refreshInterval: Duration? = nil, keyValue: KeyValueColumns? = nil,
                 keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil,
                 whenEmpty: (@Sendable (ServerInfo) -> QueryResult)? = nil) {
-        self.variants = { options in variants(options).sorted { $0.minimumVersion < $1.minimumVersion } }
+        self.variants = variants
         self.labels = labels
         self.optionLabels = optionLabels
         self.metrics = metrics
@@ -68,7 +68,7 @@ public struct MetricQuery: Sendable {
 
     /// The SQL to run on a server whose `PQserverVersion` is `version`, for these options.
     public func sql(forVersion version: Int, options: CollectorOptions = CollectorOptions()) -> String? {
-        variants(options).last { $0.minimumVersion <= version }?.sql
+        variants(options).filter { $0.minimumVersion <= version }.max { $0.minimumVersion < $1.minimumVersion }?.sql
     }
 
     /// The label columns of every metric of this query, for these options.

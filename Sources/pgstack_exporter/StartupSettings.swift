@@ -34,8 +34,9 @@ struct StartupSettings {
         let maxRequests = try Self.read(Settings.maxRequests, command.maxRequests, Setting.wholeNumber)
         maxHTTPConnections = try Self.read(Settings.maxHTTPConnections, command.maxHTTPConnections, Setting.wholeNumber)
         let idleTimeout = try Self.read(Settings.idleTimeout, command.idleTimeout, Setting.duration)
-        enableLifecycle = try command.enableLifecycle
-            || Self.text(Settings.enableLifecycle, nil).isEmpty == false && Self.read(Settings.enableLifecycle, nil, Setting.boolean)
+        // A flag (given or not) on the command line; its environment variable, when set, says true or false.
+        let lifecycleVariable = Self.text(Settings.enableLifecycle, nil)
+        enableLifecycle = try command.enableLifecycle || (!lifecycleVariable.isEmpty && Self.read(Settings.enableLifecycle, nil, Setting.boolean))
         let webConfigFile = Self.text(Settings.webConfigFile, command.webConfigFile)
         web = webConfigFile.isEmpty ? WebConfiguration() : try WebConfiguration.load(path: webConfigFile)
         server = try WebSecurity.server(web, file: webConfigFile, http: HTTPLimits.channel(idleTimeout: idleTimeout))
