@@ -65,6 +65,7 @@ import TestSupport
         Case(name: "scrape timeout full-width digits", arguments: ["--scrape.timeout", "５s"], message: "--scrape.timeout"),
         Case(name: "timeout offset unit unknown", arguments: ["--scrape.timeout-offset", "5y"], message: "--scrape.timeout-offset"),
         Case(name: "connect timeout from env", environment: ["PGSTACK_TARGET_CONNECT_TIMEOUT": "-inf"], message: "PGSTACK_TARGET_CONNECT_TIMEOUT"),
+        Case(name: "lifecycle from env not a boolean", environment: ["PGSTACK_WEB_ENABLE_LIFECYCLE": "maybe\u{202E}"], message: "PGSTACK_WEB_ENABLE_LIFECYCLE"),
         Case(name: "idle timeout inf", arguments: ["--web.idle-timeout", "inf"], message: "--web.idle-timeout"),
         // Whole numbers.
         Case(name: "max connections zero", arguments: ["--target.max-connections", "0"], message: "out of range (1 to 100)"),
