@@ -149,9 +149,9 @@ busy_bed
 
 # Step 5: the exporters, on free loopback ports.
 DIR="$PGSTACK_TESTBED_DIR"
-start_ours() {  # start_ours NAME CONFIG: sets OURS_PID and OURS_PORT
+start_ours() {  # start_ours NAME CONFIG [ARG…]: sets OURS_PID and OURS_PORT
     OURS_PORT="$(free_port)"
-    "$BIN" --config.file "$2" --web.listen-address "127.0.0.1:$OURS_PORT" --log.level warn >"$DIR/$1.log" 2>&1 &
+    "$BIN" --config.file "$2" --web.listen-address "127.0.0.1:$OURS_PORT" --log.level warn "${@:3}" >"$DIR/$1.log" 2>&1 &
     OURS_PID=$!
     PIDS+=("$OURS_PID")
     wait_port "$OURS_PORT"
@@ -161,10 +161,10 @@ write_secret "$DIR/bench-pgbouncer.dsn" "$PGSTACK_PGBOUNCER_DSN"
 printf 'targets:\n  - name: primary\n    kind: postgres\n    dsn_file: %s\n' "$DIR/bench-primary.dsn" >"$DIR/bench-primary.yml"
 printf 'targets:\n  - name: pgbouncer\n    kind: pgbouncer\n    dsn_file: %s\n' "$DIR/bench-pgbouncer.dsn" >"$DIR/bench-pgbouncer.yml"
 
-start_peer() {
+start_peer() {  # start_peer [ARG…]: sets PEER_PID and PEER_PORT
     PEER_PORT="$(free_port)"
     DATA_SOURCE_NAME="$PGSTACK_PRIMARY_DSN sslmode=disable" \
-        prometheus-postgres-exporter --web.listen-address "127.0.0.1:$PEER_PORT" >"$DIR/peer.log" 2>&1 &
+        prometheus-postgres-exporter --web.listen-address "127.0.0.1:$PEER_PORT" "$@" >"$DIR/peer.log" 2>&1 &
     PEER_PID=$!
     PIDS+=("$PEER_PID")
     wait_port "$PEER_PORT"
@@ -207,6 +207,18 @@ fi
 "${MEASURE[@]}" compare --ours-pid "$OURS_PID" --ours-port "$OURS_PORT" --peer-pid "$PEER_PID" --peer-port "$PEER_PORT" \
     --psql "$PSQL_PRIMARY" --rounds "$ROUNDS" --sequential "$SEQ" --each "$EACH" --max-seconds 600
 echo
+
+# The same queries.yaml read by both: the same metric names, but for DURATION columns, which
+# the peer 0.11.1 cannot read (it logs "Unexpected error parsing column" and exports nothing).
+kill "$OURS_PID" "$PEER_PID" 2>/dev/null || true
+start_ours custom "$DIR/bench-primary.yml" --extend.query-path examples/queries.yaml
+start_peer --extend.query-path examples/queries.yaml
+custom_names() { curl -fsS "http://127.0.0.1:$1/metrics" | grep -o '^pg_custom_[a-z_]*' | grep -v '_milliseconds$' | sort -u; }
+if ! diff <(custom_names "$PEER_PORT") <(custom_names "$OURS_PORT") >&2; then
+    die "examples/queries.yaml: the metric names differ from the peer's (above: < peer, > ours)"
+fi
+log "examples/queries.yaml: the same $(custom_names "$OURS_PORT" | wc -l) metric names as the peer's"
+kill "$OURS_PID" "$PEER_PID" 2>/dev/null || true
 
 BOUNCER_PSQL="$PGSTACK_PG_BIN/psql -X -h 127.0.0.1 -p $PGSTACK_PGBOUNCER_PORT -U pgstack_monitor -d pgbouncer"
 start_ours pgbouncer "$DIR/bench-pgbouncer.yml"

@@ -17,10 +17,15 @@ public struct Collector: Sendable {
     public let scope: CollectorScope
     /// Whether it runs when the configuration does not ask for it.
     public let enabledByDefault: Bool
+    /// Its own timeout in place of the target's collector timeout (a custom query's).
+    public let timeout: Duration?
+    /// What a reload compares to tell whether the collector changed: its name for a built-in
+    /// one, its whole definition for a custom query.
+    public let fingerprint: String
 
     public init(
         name: String, targetKind: ServerInfo.Kind, summary: String, queries: [MetricQuery],
-        scope: CollectorScope = .cluster, enabledByDefault: Bool = true
+        scope: CollectorScope = .cluster, enabledByDefault: Bool = true, timeout: Duration? = nil, fingerprint: String? = nil
     ) {
         self.name = name
         self.targetKind = targetKind
@@ -28,6 +33,8 @@ public struct Collector: Sendable {
         self.queries = queries
         self.scope = scope
         self.enabledByDefault = enabledByDefault
+        self.timeout = timeout
+        self.fingerprint = fingerprint ?? name
     }
 
     /// The metrics it can produce, for the docs, with every option that adds labels on (the

@@ -30,13 +30,20 @@ public struct MetricQuery: Sendable {
     /// The result to use when the server answers with no rows (PgBouncer up to 1.11 answers
     /// `SHOW VERSION` with a notice only; its version is then in the startup parameters).
     let whenEmpty: (@Sendable (ServerInfo) -> QueryResult)?
+    /// The server versions the query runs on besides what its variants allow (a custom
+    /// query's range); `nil`: every version a variant covers.
+    let serverVersions: ServerVersionRange?
+    /// Columns the result must have, or the query fails naming the first one missing: a
+    /// custom query declares its columns, and a typo must not pass as an empty result.
+    let requiredColumns: [String]
 
     /// SQL that depends on the server version and on the target's options.
     public init(options variants: @escaping @Sendable (CollectorOptions) -> [SQLVariant], labels: [String] = [],
                 optionLabels: (@Sendable (CollectorOptions) -> [String])? = nil, metrics: [ColumnMetric],
                 requires: String? = nil, refreshInterval: Duration? = nil, keyValue: KeyValueColumns? = nil,
                 keepRow: (@Sendable (QueryRow, CollectorOptions) -> Bool)? = nil,
-                whenEmpty: (@Sendable (ServerInfo) -> QueryResult)? = nil) {
+                whenEmpty: (@Sendable (ServerInfo) -> QueryResult)? = nil,
+                serverVersions: ServerVersionRange? = nil, requiredColumns: [String] = []) {
         self.variants = variants
         self.labels = labels
         self.optionLabels = optionLabels
@@ -46,6 +53,8 @@ public struct MetricQuery: Sendable {
         self.keyValue = keyValue
         self.keepRow = keepRow
         self.whenEmpty = whenEmpty
+        self.serverVersions = serverVersions
+        self.requiredColumns = requiredColumns
     }
 
     /// SQL per server version.
@@ -68,7 +77,8 @@ public struct MetricQuery: Sendable {
 
     /// The SQL to run on a server whose `PQserverVersion` is `version`, for these options.
     public func sql(forVersion version: Int, options: CollectorOptions = CollectorOptions()) -> String? {
-        variants(options).filter { $0.minimumVersion <= version }.max { $0.minimumVersion < $1.minimumVersion }?.sql
+        if let serverVersions, !serverVersions.contains(version) { return nil }
+        return variants(options).filter { $0.minimumVersion <= version }.max { $0.minimumVersion < $1.minimumVersion }?.sql
     }
 
     /// The label columns of every metric of this query, for these options.
@@ -79,9 +89,15 @@ public struct MetricQuery: Sendable {
     /// Maps rows to families: one family per metric whose columns the result has, one sample
     /// per kept row whose value is not NULL.
     /// - Throws: ``PostgresError`` when a ``keyValue`` result lacks its key or value column
-    ///   (not the command's result at all), so the collector reports a failure, not nothing.
+    ///   (not the command's result at all), or the result lacks one of ``requiredColumns``,
+    ///   so the collector reports a failure, not nothing.
     public func families(from result: QueryResult, options: CollectorOptions = CollectorOptions()) throws -> [MetricFamily] {
         let result = try keyValue.map { try $0.asOneRow(result) } ?? result
+        if let missing = requiredColumns.first(where: { result.index(of: $0) == nil }) {
+            throw PostgresError(
+                kind: .queryFailed,
+                message: "the result has no column \"\(missing)\" (it has \(result.columns.map { "\"\($0)\"" }.joined(separator: ", ")))")
+        }
         // Column positions are looked up once per result, not per row: on a busy server
         // (thousands of statements or tables) this loop is most of a scrape's CPU.
         let rows = result.rows.indices.map { QueryRow(result: result, index: $0) }.filter { keepRow?($0, options) ?? true }

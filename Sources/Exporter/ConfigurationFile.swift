@@ -37,19 +37,8 @@ public enum ConfigurationFile {
 
     /// Parses configuration text (see ``load(path:base:baseLimits:)``).
     public static func parse(_ text: String, file: String, base: ExporterConfiguration, baseLimits: TargetLimits) throws -> ExporterConfiguration {
-        try checkAliases(text, file: file)
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: text) else {
-                throw ConfigurationError(file: file, field: "targets", problem: "the file is empty; it must list at least one target")
-            }
-            root = node
-        } catch let error as YamlError {
-            throw syntaxError(error, file: file)
-        } catch let error as ConfigurationError {
-            throw error
-        } catch {
-            throw ConfigurationError(file: file, field: "YAML", problem: "the file cannot be read as YAML")
+        guard let root = try document(text, file: file) else {
+            throw ConfigurationError(file: file, field: "targets", problem: "the file is empty; it must list at least one target")
         }
         let reader = NodeReader(file: file)
         let top = try reader.mapping(root, path: "(top level)", allowed: NodeReader.keys(Settings.scrapeTimeout, Settings.scrapeTimeoutOffset).union(["defaults", "targets"]))
@@ -62,11 +51,15 @@ public enum ConfigurationFile {
         }
         var defaults = baseLimits
         var defaultOptions = CollectorOptions()
+        var defaultQueries = base.customQueries
         if let node = top["defaults"] {
-            let mapping = try reader.mapping(node, path: "defaults", allowed: NodeReader.limitKeys.union(["options"]))
+            let mapping = try reader.mapping(node, path: "defaults", allowed: NodeReader.limitKeys.union(["options", "custom_queries"]))
             defaults = try reader.limits(mapping, path: "defaults", base: baseLimits)
             if let options = mapping["options"] {
                 defaultOptions = try reader.options(options, path: "defaults.options", base: defaultOptions)
+            }
+            if let queries = mapping["custom_queries"] {
+                defaultQueries = try reader.merged(defaultQueries, try reader.customQueries(queries, path: "defaults.custom_queries"), node: queries)
             }
         }
         guard let targetsNode = top["targets"] else {
@@ -79,7 +72,8 @@ public enum ConfigurationFile {
         var targets: [TargetConfiguration] = []
         for (index, node) in list.enumerated() {
             let target = try reader.target(
-                node, path: "targets[\(index)]", defaults: defaults, defaultOptions: defaultOptions, disabled: base.disabledCollectors)
+                node, path: "targets[\(index)]", defaults: defaults, defaultOptions: defaultOptions, defaultQueries: defaultQueries,
+                disabled: base.disabledCollectors)
             if targets.contains(where: { $0.name == target.name }) {
                 throw reader.error(node, "targets[\(index)].name", "\(ShownValue.quoted(target.name)) is used by another target; names must be unique")
             }
@@ -89,6 +83,19 @@ public enum ConfigurationFile {
         return configuration
     }
 
+    /// The YAML node tree of `text` (`nil` for an empty document), aliases limited; a syntax
+    /// error names the line, never the text.
+    static func document(_ text: String, file: String) throws(ConfigurationError) -> Node? {
+        try checkAliases(text, file: file)
+        do {
+            return try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw syntaxError(error, file: file)
+        } catch {
+            throw ConfigurationError(file: file, field: "YAML", problem: "the file cannot be read as YAML")
+        }
+    }
+
     /// The most YAML aliases (`*name`) a file may use. Each alias copies what its anchor holds,
     /// so a few lines of nested aliases ("billion laughs") would expand into billions of nodes
     /// while the file is read; a configuration never needs many.
@@ -96,7 +103,7 @@ public enum ConfigurationFile {
 
     /// Refuses a file with more than ``maximumAliases`` aliases (counted in the text: an
     /// alias starts a value, after a space, a line start or `[`, `{`, `,`).
-    static func checkAliases(_ text: String, file: String) throws {
+    static func checkAliases(_ text: String, file: String) throws(ConfigurationError) {
         var count = 0
         var previous: Character = "\n"
         for character in text {
@@ -135,7 +142,7 @@ struct NodeReader {
     static let limitKeys = keys(Settings.targetLimits)
     static let targetKeys: Set<String> = limitKeys.union([
         "name", "kind", "dsn", "dsn_file", "dsn_env", "password_file", "password_env", "collectors", "enable", "options",
-        "in_metrics", "databases", "labels",
+        "in_metrics", "databases", "labels", "custom_queries",
     ])
     static let optionKeys = keys(Settings.collectorOptions)
 
@@ -244,7 +251,9 @@ struct NodeReader {
         return limits
     }
 
-    func target(_ node: Node, path: String, defaults: TargetLimits, defaultOptions: CollectorOptions, disabled: Set<String>) throws -> TargetConfiguration {
+    func target(
+        _ node: Node, path: String, defaults: TargetLimits, defaultOptions: CollectorOptions, defaultQueries: [CustomQuery], disabled: Set<String>
+    ) throws -> TargetConfiguration {
         let mapping = try self.mapping(node, path: path, allowed: Self.targetKeys)
         guard let nameNode = mapping["name"] else { throw error(node, "\(path).name", "missing; every target needs a name") }
         let name = try string(nameNode, path: "\(path).name")
@@ -272,7 +281,20 @@ struct NodeReader {
         if let node = mapping["in_metrics"] { target.inMetrics = try read(node, path, Settings.inMetrics, Setting.boolean) }
         if let node = mapping["databases"] { target.databases = try discovery(node, path: "\(path).databases") }
         if let node = mapping["labels"] { target.labels = try labels(node, path: "\(path).labels") }
+        var queries = defaultQueries
+        if let node = mapping["custom_queries"] {
+            guard kind == .postgres else { throw error(node, "\(path).custom_queries", "custom queries run on PostgreSQL targets only") }
+            queries = try merged(queries, try customQueries(node, path: "\(path).custom_queries"), node: node)
+        }
+        if kind == .postgres { target.collectors += queries.map(\.collector) }
         return target
+    }
+
+    /// `inherited` with `own` added; an own query named like an inherited one replaces it.
+    func merged(_ inherited: [CustomQuery], _ own: [CustomQuery], node: Node) throws -> [CustomQuery] {
+        let queries = inherited.filter { query in !own.contains { $0.name == query.name } } + own
+        try checkUnique(queries, nodes: Array(repeating: node, count: queries.count))
+        return queries
     }
 
     func collectorList(_ node: Node, path: String, kind: ServerInfo.Kind) throws -> [Collector] {

@@ -3,7 +3,7 @@ public import Logging
 /// Re-reads the config file and puts it in force (SIGHUP, `POST /-/reload`). One reload at a
 /// time; an invalid file leaves the running configuration in place and says why (file, line,
 /// field: never a secret). The file's `dsn_file` and `password_file` are read again too, so a
-/// rotated secret is used from the next reload on.
+/// rotated secret is used from the next reload on, and so is `--extend.query-path`.
 public actor ConfigurationReloader {
     private let exporter: Exporter
     /// The config file; `nil` when the targets came from flags or the environment (then a
@@ -30,6 +30,8 @@ public actor ConfigurationReloader {
         }
         let configuration: ExporterConfiguration
         do {
+            var base = base
+            if let queryFile = base.queryFile { base.customQueries = try CustomQueriesFile.load(path: queryFile) }
             configuration = try ConfigurationFile.load(path: file, base: base, baseLimits: baseLimits)
         } catch let error as ConfigurationError {
             exporter.reloadFailed()

@@ -70,6 +70,9 @@ public enum Settings {
         flag: "target.connect-timeout", environment: "PGSTACK_TARGET_CONNECT_TIMEOUT", fileKey: "connect_timeout",
         default: DurationText.text(limits.connectTimeout), values: .duration,
         help: "connect timeout (libpq: whole seconds, at least 2)")
+    public static let extendQueryPath = Setting(
+        flag: "extend.query-path", environment: "PG_EXPORTER_EXTEND_QUERY_PATH", values: .text,
+        help: "postgres_exporter's queries.yaml: custom queries for every PostgreSQL target")
     public static let disabledCollectors = Setting(
         flag: "collector.disable", environment: "PGSTACK_COLLECTOR_DISABLE", values: .text,
         help: "collectors to leave out (comma-separated) where a target lists none")
@@ -78,7 +81,7 @@ public enum Settings {
     public static let commandLine = [
         dsn, pgbouncerDSN, configFile, configCheck, listenAddress, telemetryPath, webConfigFile, enableLifecycle, maxRequests,
         maxHTTPConnections, idleTimeout, logLevel, logFormat, scrapeTimeout, scrapeTimeoutOffset, collectorTimeout,
-        maxConnections, connectTimeout, disabledCollectors,
+        maxConnections, connectTimeout, disabledCollectors, extendQueryPath,
     ]
 
     // MARK: Only in the config file: a target (or `defaults:`)
@@ -116,6 +119,16 @@ public enum Settings {
     public static let discoveryMaxConnections = Setting(
         fileKey: "max_connections", default: "\(discovery.maxConnections)", values: .wholeNumber(WholeNumberText.connectionLimit),
         help: "connections to the target's databases at most (beyond the main one)")
+
+    // MARK: A `custom_queries:` entry (and a queries.yaml entry)
+
+    public static let customQueryCache = Setting(
+        fileKey: "cache", values: .duration, help: "how long a result is reused (default: asked on every scrape)")
+    public static let cacheSeconds = Setting(
+        fileKey: "cache_seconds", default: "0", values: .wholeNumber(0...31_622_400),
+        help: "queries.yaml's form of cache, in whole seconds (0: every scrape)")
+    public static let customQueryTimeout = Setting(
+        fileKey: "timeout", values: .duration, help: "the query's timeout (default: the target's collector_timeout)")
 
     // MARK: `options:` (what the collectors read)
 

@@ -76,6 +76,10 @@ public struct ExporterConfiguration: Sendable {
     public var disabledCollectors: Set<String> = []
     /// Requests that may start work at once (`--web.max-requests`); more get 503.
     public var maxRequestsStartingWork = 40
+    /// postgres_exporter's `queries.yaml` (`--extend.query-path`), read again on reload.
+    public var queryFile: String?
+    /// Its queries, run on every PostgreSQL target (before a config file's own).
+    public var customQueries: [CustomQuery] = []
 
     public init(targets: [TargetConfiguration]) {
         self.targets = targets
@@ -87,7 +91,7 @@ extension TargetConfiguration {
     /// collectors, limits, options and discovery. A reload keeps such a target's connections.
     func hasSameSetup(as other: TargetConfiguration) -> Bool {
         name == other.name && kind == other.kind && connectionString.identity == other.connectionString.identity
-            && collectors.map(\.name) == other.collectors.map(\.name) && limits == other.limits && options == other.options
+            && collectors.map(\.fingerprint) == other.collectors.map(\.fingerprint) && limits == other.limits && options == other.options
             && inMetrics == other.inMetrics && databases == other.databases
             && labels.map(\.name) == other.labels.map(\.name) && labels.map(\.value) == other.labels.map(\.value)
     }

@@ -140,7 +140,7 @@ actor TargetScraper {
         _ collector: Collector, lease: inout Lease?, deadline: ContinuousClock.Instant
     ) async throws -> ([MetricFamily], PostgresError?) {
         guard collector.scope == .database else {
-            let families = try await withRunner(on: pool, lease: &lease, deadline: deadline, timeout: target.limits.collectorTimeout) {
+            let families = try await withRunner(on: pool, lease: &lease, deadline: deadline, timeout: timeout(of: collector)) {
                 try await collector.collect(from: $0)
             }
             return (families, nil)
@@ -156,7 +156,7 @@ actor TargetScraper {
     /// Runs a per-database collector once in each discovered database. A database that fails
     /// does not hide the others: their families are kept and the failure is returned beside them.
     private func executeInEachDatabase(_ collector: Collector, deadline: ContinuousClock.Instant) async throws -> ([MetricFamily], PostgresError?) {
-        let timeout = target.limits.collectorTimeout
+        let timeout = timeout(of: collector)
         var families: [MetricFamily] = []
         var failure: PostgresError?
         for database in try await discoveredDatabases(deadline: deadline) {
@@ -169,6 +169,11 @@ actor TargetScraper {
             }
         }
         return (families, failure)
+    }
+
+    /// A collector's own timeout (a custom query's), else the target's collector timeout.
+    private nonisolated func timeout(of collector: Collector) -> Duration {
+        collector.timeout ?? target.limits.collectorTimeout
     }
 
     /// The target's databases (``DatabaseDiscovery``), read again once `refresh` has passed.
@@ -233,7 +238,7 @@ actor TargetScraper {
             let runner = TargetQueryRunner(
                 pooled: current.pooled, blocking: blocking,
                 clientTimeout: min(timeout, deadline - .now),
-                sessionSettings: sessionSettings,
+                sessionSettings: timeout == target.limits.collectorTimeout ? sessionSettings : settings(statementTimeout: timeout),
                 options: target.options,
                 cache: resultCache)
             do {
@@ -251,6 +256,15 @@ actor TargetScraper {
                 throw error
             }
         }
+    }
+
+    /// The `SET LOCAL` statements for a statement timeout other than the target's collector
+    /// timeout (a custom query's own, a role check's); `nil` on PgBouncer.
+    private nonisolated func settings(statementTimeout: Duration) -> [String]? {
+        guard sessionSettings != nil else { return nil }
+        var limits = target.limits
+        limits.collectorTimeout = statementTimeout
+        return TargetQueryRunner.postgresSettings(for: limits)
     }
 
     /// Counts and logs a finished run's outcomes, then lets its scrapes go.

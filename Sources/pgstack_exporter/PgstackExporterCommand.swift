@@ -86,6 +86,9 @@ struct PgstackExporterCommand: AsyncParsableCommand {
     @Option(name: Settings.disabledCollectors.flagName, help: Settings.disabledCollectors.argumentHelp)
     var disabledCollectors: String?
 
+    @Option(name: Settings.extendQueryPath.flagName, help: Settings.extendQueryPath.argumentHelp)
+    var extendQueryPath: String?
+
     func run() async throws {
         // Logging first, so that every later error is logged in the chosen format.
         // Before logging exists, a bad value is said on standard error, with the same exit code.

@@ -51,6 +51,11 @@ struct StartupSettings {
         base.disabledCollectors = try Self.collectorNames(Self.text(Settings.disabledCollectors, command.disabledCollectors))
         base.defaultScrapeTimeout = try Self.read(Settings.scrapeTimeout, command.scrapeTimeout, Setting.duration)
         base.scrapeTimeoutOffset = try Self.read(Settings.scrapeTimeoutOffset, command.scrapeTimeoutOffset, Setting.duration)
+        let queryFile = Self.text(Settings.extendQueryPath, command.extendQueryPath)
+        if !queryFile.isEmpty {
+            base.queryFile = queryFile
+            base.customQueries = try CustomQueriesFile.load(path: queryFile)
+        }
 
         // DSNs are secrets: read from the environment here, never as a flag's default (which
         // --help would print).
@@ -79,7 +84,11 @@ struct StartupSettings {
             throw ConfigurationError(
                 field: "targets", problem: "none given: set DATA_SOURCE_NAME (--dsn), PGBOUNCER_DSN (--pgbouncer-dsn) or --config.file")
         }
-        base.targets = targets
+        base.targets = targets.map { target in
+            var target = target
+            if target.kind == .postgres { target.collectors += base.customQueries.map(\.collector) }
+            return target
+        }
         configuration = base
     }
 
