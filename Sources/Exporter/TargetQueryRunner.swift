@@ -59,11 +59,16 @@ struct TargetQueryRunner: QueryRunner {
         }
     }
 
-    /// The `SET LOCAL` statements for a PostgreSQL target's limits, sent in front of every text.
+    /// The `SET LOCAL` statements for a PostgreSQL target's limits, sent in front of every text;
+    /// the transaction is read-only too, so that no statement (a custom query's above all) can
+    /// change the server it watches.
     static func postgresSettings(for limits: TargetLimits) -> [String] {
         let statementMilliseconds = milliseconds(limits.collectorTimeout)
         let lockMilliseconds = min(milliseconds(limits.lockTimeout), statementMilliseconds)
-        return ["SET LOCAL statement_timeout = \(statementMilliseconds)", "SET LOCAL lock_timeout = \(lockMilliseconds)"]
+        return [
+            "SET LOCAL transaction_read_only = on", "SET LOCAL statement_timeout = \(statementMilliseconds)",
+            "SET LOCAL lock_timeout = \(lockMilliseconds)",
+        ]
     }
 
     private static func milliseconds(_ duration: Duration) -> Int64 {

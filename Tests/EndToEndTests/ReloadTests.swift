@@ -96,6 +96,28 @@ import TestSupport
         }
     }
 
+    @Test func aReloadReadsTheQueriesFileAgain() async throws {
+        let queries = directory + "/queries.yaml"
+        func writeQueries(_ sql: String) throws {
+            try "pg_reloaded:\n  query: \(sql)\n  metrics:\n    - answer: {usage: GAUGE}\n".write(toFile: queries, atomically: true, encoding: .utf8)
+        }
+        try writeQueries("SELECT 1 AS answer")
+        try write(primary)
+        let exporter = try await ExporterProcess.start(["--config.file", file, "--extend.query-path", queries, "--web.enable-lifecycle"])
+        try await stopping(exporter) {
+            #expect(try await exporter.scrape().value("pg_reloaded_answer", ["target": "primary"]) == 1)
+            try writeQueries("SELECT 2 AS answer")
+            #expect(try await exporter.post("/-/reload").status == 200)
+            #expect(try await exporter.scrape().value("pg_reloaded_answer", ["target": "primary"]) == 2, "a changed query is a changed target")
+            try "pg_reloaded:\n  query: SELECT 3 AS answer\n  metrics:\n    - answer: {usage: TYPO}\n".write(toFile: queries, atomically: true, encoding: .utf8)
+            let failed = try await exporter.post("/-/reload")
+            #expect(failed.status == 500 && failed.text.contains(queries + ":4"))
+            let after = try await exporter.scrape()
+            #expect(after.value("pg_reloaded_answer", ["target": "primary"]) == 2, "the running queries stay")
+            #expect(after.value("pgstack_exporter_config_last_reload_successful") == 0)
+        }
+    }
+
     @Test func aRotatedDSNFileIsReadAgainOnReload() async throws {
         let secret = directory + "/primary.dsn"
         try bed.primaryDSN.write(toFile: secret, atomically: true, encoding: .utf8)

@@ -49,7 +49,7 @@ import TestSupport
         }
     }
 
-    @Test func aBrokenOrSlowQueryFailsAloneWithinItsOwnTimeout() async throws {
+    @Test func aBrokenWritingOrSlowQueryFailsAloneWithinItsOwnTimeout() async throws {
         let queries = try CustomQueriesFile.parse("""
             pg_misnamed:
               query: SELECT 1 AS lag
@@ -57,6 +57,14 @@ import TestSupport
                 - lags: {usage: GAUGE}
             pg_bad_sql:
               query: SELECT * FROM no_such_table
+              metrics:
+                - n: {usage: GAUGE}
+            pg_writes:
+              query: CREATE TABLE pg_writes_probe AS SELECT 1 AS n
+              metrics:
+                - n: {usage: GAUGE}
+            pg_two_statements:
+              query: SELECT 1 AS n; SELECT 2 AS n
               metrics:
                 - n: {usage: GAUGE}
             pg_fine:
@@ -71,7 +79,11 @@ import TestSupport
             let started = ContinuousClock.now
             let scrape = try await engine.scrape(budget: .seconds(8))
             #expect(ContinuousClock.now - started < .seconds(4), "the slow query is cancelled at its own 300 ms")
-            #expect(["pg_misnamed", "pg_bad_sql", "pg_slow", "pg_fine"].map { success(scrape, $0) } == [0, 0, 0, 1])
+            #expect(["pg_misnamed", "pg_bad_sql", "pg_writes", "pg_two_statements", "pg_slow", "pg_fine"].map { success(scrape, $0) }
+                    == [0, 0, 0, 0, 0, 1])
+            let admin = try await AdminConnection.open(bed.primaryAdminDSN)
+            #expect(try await admin.value("SELECT to_regclass('pg_writes_probe') IS NULL") == "t", "the read-only transaction refused the write")
+            await admin.close()
             #expect(scrape.value("pg_fine_answer") == 42)
             #expect(success(scrape, "connections") == 1 && success(scrape, "wal") == 1, "the built-in collectors are untouched")
             // The next scrape works the same: the failures left the session usable.
