@@ -40,11 +40,16 @@ public struct Collector: Sendable {
     /// The metrics it can produce, for the docs, with every option that adds labels on (the
     /// families actually returned may be fewer: a column missing in this server version, or a
     /// query the options leave out).
-    public var metrics: [MetricDescription] {
-        queries.flatMap { query in
-            let labels = query.labels(with: .everythingOn)
+    public var metrics: [MetricDescription] { metricsFromVersion.map(\.metric) }
+
+    /// Each metric with the first server version whose SQL reads it (`PQserverVersion` form; 0
+    /// when every version's does), for the docs: a column an older release lacks only narrows
+    /// this further, which the metric's help then says.
+    public var metricsFromVersion: [(metric: MetricDescription, fromVersion: Int)] {
+        zip(queries, queries.map { $0.labels(with: .everythingOn) }).flatMap { query, labels in
+            let from = query.variants(.everythingOn).map(\.minimumVersion).min() ?? 0
             return query.metrics.map { metric in
-                MetricDescription(name: metric.name, type: metric.type, help: metric.help, labels: labels + metric.ownLabels)
+                (MetricDescription(name: metric.name, type: metric.type, help: metric.help, labels: labels + metric.ownLabels), from)
             }
         }
     }
@@ -88,13 +93,16 @@ extension Collector {
     /// server confirms — all checked in one round trip, at most once per
     /// ``requirementsRecheck`` per server (a privilege granted or revoked shows within it).
     private func requirementsMet(_ runner: any QueryRunner) async throws -> [Bool] {
-        let checks = queries.enumerated().compactMap { index, query in query.requires.map { (index, $0) } }
         var permitted = Array(repeating: true, count: queries.count)
+        // Each distinct requirement once (several queries share a privilege).
+        var checks: [String] = []
+        for requirement in queries.compactMap(\.requires) where !checks.contains(requirement) { checks.append(requirement) }
         guard !checks.isEmpty else { return permitted }
-        let sql = "SELECT " + checks.enumerated().map { "(\($1.1)) AS r\($0)" }.joined(separator: ", ")
+        let sql = "SELECT " + checks.enumerated().map { "(\($1)) AS r\($0)" }.joined(separator: ", ")
         let result = try await runner.query(sql, reusedFor: Self.requirementsRecheck)
-        for (position, check) in checks.enumerated() {
-            permitted[check.0] = result.rows.first?[position].flatMap(parseNumber) == 1
+        for (index, query) in queries.enumerated() {
+            guard let requirement = query.requires, let position = checks.firstIndex(of: requirement) else { continue }
+            permitted[index] = result.rows.first?[position].flatMap(parseNumber) == 1
         }
         return permitted
     }

@@ -18,6 +18,7 @@ public enum CollectorCatalog {
         checkpointsCollector,
         settingsCollector,
         tablesCollector,
+        capabilitiesCollector,
         pgbouncerVersionCollector,
         pgbouncerPoolsCollector,
         pgbouncerStatsCollector,

@@ -31,7 +31,7 @@ public enum MetricsDocument {
             for collector in CollectorCatalog.all where collector.targetKind == kind {
                 text += "\n## \(kind == .postgres ? "PostgreSQL" : "PgBouncer") collector `\(collector.name)`\n\n"
                 text += collector.summary + "\n\n"
-                text += table(collector.metrics)
+                text += table(collector.metricsFromVersion.map { ($0.metric, versions(from: $0.fromVersion, kind: kind)) })
             }
         }
         text += "\n## The exporter itself\n\nPer target and collector, on every scrape, whether the target answers or not.\n\n"
@@ -47,12 +47,25 @@ public enum MetricsDocument {
     }
 
     private static func table(_ metrics: [MetricDescription]) -> String {
-        var text = "| metric | type | labels | meaning |\n|---|---|---|---|\n"
-        for metric in metrics {
+        table(metrics.map { ($0, nil) })
+    }
+
+    /// A table of metrics, with a column of the server versions that have each when given.
+    private static func table(_ metrics: [(MetricDescription, String?)]) -> String {
+        let versioned = metrics.contains { $0.1 != nil }
+        var text = versioned ? "| metric | type | labels | versions | meaning |\n|---|---|---|---|---|\n" : "| metric | type | labels | meaning |\n|---|---|---|---|\n"
+        for (metric, versions) in metrics {
             let labels = metric.labels.map { "`\($0)`" }.joined(separator: ", ")
-            text += "| `\(metric.name)` | \(metric.type.rawValue) | \(labels) | \(metric.help.replacingPipes()) |\n"
+            let versionCell = versioned ? " \(versions ?? "") |" : ""
+            text += "| `\(metric.name)` | \(metric.type.rawValue) | \(labels) |\(versionCell) \(metric.help.replacingPipes()) |\n"
         }
         return text
+    }
+
+    /// `13+`, `16+` (PostgreSQL, whose oldest supported release is 13) or `1.8+` (PgBouncer).
+    private static func versions(from version: Int, kind: ServerInfo.Kind) -> String {
+        guard kind == .postgres else { return "1.8+" }
+        return "\(max(version, 130000) / 10000)+"
     }
 }
 

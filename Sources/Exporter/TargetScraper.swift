@@ -35,6 +35,8 @@ actor TargetScraper {
     /// The last error logged per collector, so a failure that repeats every scrape is logged
     /// once (then at debug level) instead of flooding the log.
     private var lastLoggedError: [String: String] = [:]
+    /// What the role could not see when last logged (`nil`: not yet known).
+    private var loggedMissingCapabilities: [TargetStatus.MissingCapability]?
     /// What the status page shows of this target, from the collections that finished.
     private(set) var statusRecord = TargetStatusRecord()
 
@@ -270,6 +272,7 @@ actor TargetScraper {
     /// Counts and logs a finished run's outcomes, then lets its scrapes go.
     private func finish(_ run: CollectionRun, outcomes: [CollectorOutcome]) {
         outcomes.forEach(note)
+        noteCapabilities(outcomes)
         statusRecord.note(outcomes, duration: .now - run.startedAt, target: target)
         if currentRun === run { currentRun = nil }
         run.finish()
@@ -301,6 +304,20 @@ actor TargetScraper {
             lastLoggedError[key] = error.description
             logger.warning(unreachable ? "target unreachable" : "collector failed", metadata: metadata)
         }
+    }
+
+    /// Says once, when the target is first read and whenever it changes, what the monitoring
+    /// role cannot see and what would grant it.
+    private func noteCapabilities(_ outcomes: [CollectorOutcome]) {
+        guard let missing = TargetStatusRecord.missingCapabilities(in: outcomes), missing != loggedMissingCapabilities else { return }
+        defer { loggedMissingCapabilities = missing }
+        guard !missing.isEmpty else {
+            if loggedMissingCapabilities != nil { logger.info("the monitoring role now sees everything the collectors read") }
+            return
+        }
+        logger.warning("the monitoring role cannot see everything; those metrics are absent, not partial", metadata: [
+            "missing": .string(missing.map { "\($0.capability) (grant: \($0.grantedBy))" }.joined(separator: "; ")),
+        ])
     }
 
     /// Counts series the budget cut; warns when a collector starts going over it.

@@ -37,6 +37,14 @@ public struct TargetStatus: Sendable {
         public var slowest: [CollectorTime]
         /// The collectors that failed in this collection, in order.
         public var failing: [CollectorFailure]
+        /// What the monitoring role cannot see, each with what would grant it (from the
+        /// `capabilities` collector; kept from an earlier collection when this one lacks it).
+        public var cannotSee: [MissingCapability]
+    }
+
+    public struct MissingCapability: Sendable, Equatable {
+        public let capability: String
+        public let grantedBy: String
     }
 
     public struct CollectorTime: Sendable {
@@ -97,8 +105,21 @@ struct TargetStatusRecord: Sendable {
             at: now, duration: duration, up: up, since: since,
             role: role ?? lastScrape?.role, roleIsCurrent: role != nil,
             lagSeconds: role == .standby ? Self.value("pg_replication_lag_seconds", in: outcomes) : nil,
-            slowest: Array(slowest), failing: failing)
+            slowest: Array(slowest), failing: failing,
+            cannotSee: Self.missingCapabilities(in: outcomes) ?? lastScrape?.cannotSee ?? [])
     }
+
+    /// The capabilities `pgstack_exporter_role_capability_missing` reports missing, or `nil`
+    /// when no outcome has that family (the collector did not run).
+    static func missingCapabilities(in outcomes: [CollectorOutcome]) -> [TargetStatus.MissingCapability]? {
+        guard let family = outcomes.lazy.flatMap(\.families).first(where: { $0.name == capabilityFamily }) else { return nil }
+        return family.samples.filter { $0.value == 1 }.map { sample in
+            func label(_ name: String) -> String { sample.labels.first { $0.name == name }?.value ?? "" }
+            return TargetStatus.MissingCapability(capability: label("capability"), grantedBy: label("granted_by"))
+        }
+    }
+
+    static let capabilityFamily = "pgstack_exporter_role_capability_missing"
 
     /// The first sample of the family `name` among `outcomes`.
     private static func value(_ name: String, in outcomes: [CollectorOutcome]) -> Double? {

@@ -49,6 +49,11 @@ enum StatusPage {
         let lastScrape: String?
         let slowest: [Line]
         let failing: [Line]
+        /// What the monitoring role cannot see: the capability, and what would grant it.
+        let cannotSee: [Line]
+        /// Whether ``cannotSee`` has a line (the template's test; stored: the template reads
+        /// properties by reflection, which sees no computed ones).
+        let blind: Bool
         let scraped: Bool
         let lastError: String?
         let links: [Link]
@@ -64,7 +69,7 @@ enum StatusPage {
             }
             guard let scrape = status.lastScrape else {
                 (state, stateText, sinceText, role, lag, lastScrape) = ("unscraped", "not scraped yet", nil, nil, nil, nil)
-                (slowest, failing, scraped) = ([], [], false)
+                (slowest, failing, cannotSee, blind, scraped) = ([], [], [], false, false)
                 return
             }
             scraped = true
@@ -76,6 +81,8 @@ enum StatusPage {
             lastScrape = "\(StatusPage.time(scrape.at)) (\(StatusPage.ago(scrape.at, now: now))), took \(StatusPage.duration(scrape.duration))"
             slowest = scrape.slowest.map { Line(collector: $0.collector, detail: StatusPage.duration($0.duration)) }
             failing = Self.grouped(scrape.failing.map { ($0.collector, "\($0.error.kindText): \($0.error.text)") })
+            cannotSee = scrape.cannotSee.map { Line(collector: $0.capability.replacingOccurrences(of: "_", with: " "), detail: $0.grantedBy) }
+            blind = !cannotSee.isEmpty
         }
 
         /// One line per distinct error, naming every collector that met it (an unreachable
@@ -182,6 +189,7 @@ enum StatusPage {
         <dt>Last scrape</dt><dd>{{lastScrape}}</dd>
         <dt>Slowest</dt><dd><ul>{{#slowest}}<li>{{collector}} {{detail}}</li>{{/slowest}}</ul></dd>
         <dt>Failing</dt><dd>{{^failing}}none{{/failing}}<ul class="error">{{#failing}}<li>{{collector}}: {{detail}}</li>{{/failing}}</ul></dd>
+        {{#blind}}<dt>Cannot see</dt><dd><ul class="error">{{#cannotSee}}<li>{{collector}} (grant {{detail}}): its metrics are absent</li>{{/cannotSee}}</ul></dd>{{/blind}}
         {{/scraped}}
         {{^scraped}}
         <dt>State</dt><dd>not scraped yet</dd>

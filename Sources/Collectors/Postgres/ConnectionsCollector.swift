@@ -7,7 +7,8 @@ import PostgresClient
 /// its last session ends. Backends with no database (background workers, WAL senders) or no
 /// state are counted only by `backend_type`. The exporter's own session is left out. Counting
 /// by user, application or wait event is opt-in (``CollectorOptions/activityLabels``), since
-/// those values are unbounded.
+/// those values are unbounded. Sessions by state and their ages need `pg_read_all_stats`
+/// (other roles' rows have no state or times without it): absent rather than partial.
 public let connectionsCollector = Collector(
     name: "connections",
     targetKind: .postgres,
@@ -37,7 +38,8 @@ private let sessionsByColumnsQuery = MetricQuery(
         ColumnMetric(
             "pg_stat_activity_sessions", .gauge, column: "count",
             help: "Client sessions per database, state and the configured extra columns (largest groups, up to activity_labels_limit). Only with the activity_labels option."),
-    ])
+    ],
+    requires: readsAllStatistics)
 
 private let statesQuery = MetricQuery(
     sql: """
@@ -70,7 +72,8 @@ private let statesQuery = MetricQuery(
         ColumnMetric(
             "pg_stat_activity_max_tx_duration", .gauge, column: "max_tx_duration",
             help: "Age in seconds of the oldest open transaction among sessions in this database and state (0 if none)."),
-    ])
+    ],
+    requires: readsAllStatistics)
 
 private let agesQuery = MetricQuery(
     sql: """
@@ -110,7 +113,8 @@ private let agesQuery = MetricQuery(
         ColumnMetric(
             "pg_stat_activity_waiting_on_lock", .gauge, column: "waiting_on_lock",
             help: "Client sessions in the database waiting for a lock."),
-    ])
+    ],
+    requires: readsAllStatistics)
 
 private let backendsQuery = MetricQuery(
     sql: """

@@ -18,6 +18,9 @@ public let statementsCollector = Collector(
 
 /// The extension's presence, which every other query of the collector requires.
 private let installed = "EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')"
+/// The top statements need every role's query IDs (other roles' are NULL without
+/// `pg_read_all_stats`): without them the top N would be the role's own, shown as the whole.
+private let installedAndAllVisible = "(\(installed)) AND \(readsAllStatistics)"
 
 private let availableQuery = MetricQuery(
     sql: "SELECT (\(installed))::int AS available",
@@ -114,7 +117,7 @@ private let topQuery = MetricQuery(
         ColumnMetric("pg_stat_statements_block_read_seconds_total", .counter, column: "block_read_seconds", help: "Time this statement spent reading blocks, in seconds (0 unless track_io_timing; top N)."),
         ColumnMetric("pg_stat_statements_block_write_seconds_total", .counter, column: "block_write_seconds", help: "Time this statement spent writing blocks, in seconds (0 unless track_io_timing; top N)."),
     ],
-    requires: installed)
+    requires: installedAndAllVisible)
 
 private let infoQuery = MetricQuery(
     [SQLVariant(from: 140000, "SELECT dealloc, extract(epoch FROM stats_reset) AS stats_reset FROM pg_stat_statements_info")],
@@ -148,4 +151,4 @@ private let textQuery = MetricQuery(
     metrics: [
         .info("pg_stat_statements_query_info", labels: ["query"], help: "A top statement's text, whitespace folded and truncated to statements_query_length (not shown when it mentions a password); value 1. Only with statements_include_query."),
     ],
-    requires: installed)
+    requires: installedAndAllVisible)

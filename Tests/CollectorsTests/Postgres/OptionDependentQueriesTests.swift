@@ -7,29 +7,42 @@ import Testing
 /// The queries whose SQL, labels or presence depend on the target's options, and the
 /// statements collector's dependence on its extension.
 @Suite struct OptionDependentQueriesTests {
+    /// The requirements' answer: the role may read all statistics (and the extension is there).
+    static let allVisible = ["AS r0": QueryResult(columns: ["r0", "r1"], rows: [["t", "t"]])]
+
     @Test func sessionsByColumnsAreAskedOnlyWithActivityLabels() async throws {
-        let plain = ScriptedRunner(options: CollectorOptions())
+        let plain = ScriptedRunner(options: CollectorOptions(), answers: Self.allVisible)
         let families = try await connectionsCollector.collect(from: plain)
-        #expect(plain.asked.count == 4)
+        #expect(plain.asked.count == 5, "the privilege check and four queries")
         #expect(!plain.asked.contains { $0.contains("application_name") })
         #expect(!families.map(\.name).contains("pg_stat_activity_sessions"))
 
         var options = CollectorOptions()
         options.activityLabels = [.usename, .applicationName]
         options.activityLabelsLimit = 7
-        let labelled = ScriptedRunner(options: options, answers: [
+        let labelled = ScriptedRunner(options: options, answers: Self.allVisible.merging([
             "coalesce(application_name": QueryResult(
                 columns: ["datname", "state", "usename", "application_name", "count"],
                 rows: [["app", "active", "alice", "psql", "3"], ["app", "idle", "bob", nil, "2"]]),
-        ])
+        ]) { first, _ in first })
         let sessions = try #require(try await connectionsCollector.collect(from: labelled).first { $0.name == "pg_stat_activity_sessions" })
-        #expect(labelled.asked.count == 5)
+        #expect(labelled.asked.count == 6)
         let sql = try #require(labelled.asked.first { $0.contains("coalesce(application_name") })
         #expect(sql.contains("coalesce(usename, '') AS usename") && sql.contains("LIMIT 7") && !sql.contains("wait_event_type"))
         #expect(sessions.samples.count == 2)
         #expect(sessions.samples.map(\.labels.count) == [4, 4])
         #expect(sessions.samples[0].labels == [Label("datname", "app"), Label("state", "active"), Label("usename", "alice"), Label("application_name", "psql")])
         #expect(sessions.samples.map(\.value) == [3, 2])
+    }
+
+    @Test func withoutPgReadAllStatsNoSessionStateOrAgeIsAsked() async throws {
+        var options = CollectorOptions()
+        options.activityLabels = [.usename]
+        let limited = ScriptedRunner(options: options, answers: ["AS r0": QueryResult(columns: ["r0"], rows: [["f"]])])
+        let families = try await connectionsCollector.collect(from: limited)
+        #expect(limited.asked.count == 3, "the privilege check, then only backends by type and the limits")
+        #expect(limited.asked[0].contains("pg_read_all_stats"))
+        #expect(!families.map(\.name).contains { $0.hasPrefix("pg_stat_activity_") && $0 != "pg_stat_activity_backends" })
     }
 
     @Test func withoutTheExtensionStatementsReportOnlyThatItIsMissing() async throws {
