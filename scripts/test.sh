@@ -12,6 +12,8 @@
 #   PGSTACK_KEEP_TESTBED=1   leave the test bed running afterwards
 #   PGSTACK_TESTBED_DIR      state dir of the test bed (see scripts/testbed.py)
 #   PGSTACK_PG_VERSION       PostgreSQL of the test bed: 15 (default), 17 or 18
+#   PGSTACK_PG_MATRIX        versions the matrix suites run on again after the full suite (default
+#                            "17 18"; empty: none)
 #   PGSTACK_SKIP_BENCH=1     skip `scripts/bench.sh --quick` (run after the Swift tests)
 #   PGSTACK_SKIP_TSAN=1      skip scripts/tsan.sh (Thread Sanitizer on the suites that need no server)
 #   PGSTACK_SKIP_FUZZ=1      skip scripts/fuzz.sh (each fuzz target for PGSTACK_FUZZ_RUNS inputs, 60,000)
@@ -80,6 +82,25 @@ fi
 # Step 4b: the benchmark's quick mode, so that scripts/bench.sh cannot rot. It reuses the debug
 # build above (it says so; its figures are not release performance) and brings up, then down,
 # a bed of its own beside the tests' one. PGSTACK_SKIP_BENCH=1 leaves it out.
+# The version matrix: the collector, engine, custom query, role and fault suites again on
+# PostgreSQL 17 and 18 (PyPI server builds; the whole suite ran on 15 above), each on a bed of
+# its own in a subshell (the 15 bed's settings stay), brought down afterwards.
+MATRIX_SUITES='ExporterEngineTests|ReplicationScenarioTests|WorkloadScenarioTests|DiscoveryTests|CustomQueryScrapeTests|LimitedRoleTests|FaultMatrixTests|ResilienceTests|ScrapeOverHTTPTests|ConnectionTests'
+matrix_run() (  # matrix_run VERSION LOG
+    export PGSTACK_PG_VERSION=$1 PGSTACK_TESTBED_DIR="${PGSTACK_TESTBED_DIR:-/tmp/pgstack-testbed}-pg$1"
+    trap '"$TESTBED" down >&2 || true' EXIT
+    testbed_up || exit
+    run_swift_test "$2" --filter "$MATRIX_SUITES"
+)
+if [[ ! " ${failed[*]} " =~ " swift build " ]]; then
+    for version in ${PGSTACK_PG_MATRIX-17 18}; do
+        matrix_log="$(mktemp)"
+        phase "swift test on PostgreSQL $version" matrix_run "$version" "$matrix_log" || failed+=("swift test on PostgreSQL $version")
+        cat "$matrix_log" >>"${swift_test_log:-/dev/null}"
+        rm -f "$matrix_log"
+    done
+fi
+
 if [[ ${PGSTACK_SKIP_BENCH:-0} != 1 && ! " ${failed[*]} " =~ " swift build " ]]; then
     phase "bench --quick" env PGSTACK_TESTBED_DIR="${PGSTACK_TESTBED_DIR:-/tmp/pgstack-testbed}-bench" \
         PGSTACK_KEEP_TESTBED=0 scripts/bench.sh --quick || failed+=("bench --quick")

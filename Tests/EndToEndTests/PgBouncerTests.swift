@@ -46,7 +46,7 @@ import TestSupport
             let scrape = try await exporter.scrape()
 
             #expect(scrape.value("pgbouncer_up", ["target": "pgbouncer"]) == 1)
-            #expect(scrape.samples("pgstack_exporter_collector_success").count == 6)
+            #expect(scrape.samples("pgstack_exporter_collector_success").count == DefaultCollectors.pgbouncer)
             for sample in scrape.samples("pgstack_exporter_collector_success") {
                 #expect(sample.value == 1, "\(sample.labels)")
             }
@@ -195,7 +195,7 @@ import TestSupport
             // Back, without restarting the exporter: the next scrape is complete.
             let back = outage.back
             #expect(back.value("pgbouncer_up", ["target": "pgbouncer"]) == 1)
-            #expect(back.samples("pgstack_exporter_collector_success").count == 6)
+            #expect(back.samples("pgstack_exporter_collector_success").count == DefaultCollectors.pgbouncer)
             for sample in back.samples("pgstack_exporter_collector_success") {
                 #expect(sample.value == 1, "\(sample.labels)")
             }

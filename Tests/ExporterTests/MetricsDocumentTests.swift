@@ -2,6 +2,7 @@ import Collectors
 import Exporter
 import Foundation
 import Testing
+import TestSupport
 
 /// docs/metrics.md must say exactly what the collectors define, and docs/drop-in-names.md may
 /// name only metrics the collectors make.
@@ -36,5 +37,10 @@ import Testing
         }
         let actual = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         #expect(actual == expected, "docs/metrics.md is out of date: run PGSTACK_UPDATE_DOCS=1 swift test --filter MetricsDocumentTests")
+    }
+
+    @Test func theBlackBoxTestsCountTheDefaultCollectors() {
+        #expect(DefaultCollectors.postgres == CollectorCatalog.defaults(for: .postgres).count)
+        #expect(DefaultCollectors.pgbouncer == CollectorCatalog.defaults(for: .pgbouncer).count)
     }
 }
