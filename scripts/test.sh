@@ -87,9 +87,12 @@ fi
 # its own in a subshell (the 15 bed's settings stay), brought down afterwards.
 MATRIX_SUITES='ExporterEngineTests|ReplicationScenarioTests|WorkloadScenarioTests|DiscoveryTests|CustomQueryScrapeTests|LimitedRoleTests|FaultMatrixTests|ResilienceTests|ScrapeOverHTTPTests|ConnectionTests'
 matrix_run() (  # matrix_run VERSION LOG
+    unset PGSTACK_PG_BIN  # the 15 bed's binaries, which would win over PGSTACK_PG_VERSION
     export PGSTACK_PG_VERSION=$1 PGSTACK_TESTBED_DIR="${PGSTACK_TESTBED_DIR:-/tmp/pgstack-testbed}-pg$1"
     trap '"$TESTBED" down >&2 || true' EXIT
     testbed_up || exit
+    # testbed_up exported the bed's own major version: it must be the one asked for.
+    [[ $PGSTACK_PG_VERSION == "$1" ]] || { log "the bed runs PostgreSQL $PGSTACK_PG_VERSION, not $1"; exit 1; }
     run_swift_test "$2" --filter "$MATRIX_SUITES"
 )
 if [[ ! " ${failed[*]} " =~ " swift build " ]]; then
