@@ -25,7 +25,8 @@ public final class Exporter: Sendable {
     static let maxBlockingThreads = 16
     /// How the last reload went (`pgstack_exporter_config_last_reload_*`).
     private let reloads: NIOLockedValueBox<ReloadStatus>
-    /// Closes connections left unused (``TargetLimits/connectionIdleTimeout``), every few seconds.
+    /// Closes connections left unused (``TargetLimits/connectionIdleTimeout``), every few
+    /// seconds, and gives back unused resident memory (``ResidentMemory``) every minute.
     private let idleSweep: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
     static let idleSweepInterval: Duration = .seconds(5)
 
@@ -36,10 +37,15 @@ public final class Exporter: Sendable {
             configuration: configuration, scrapers: Self.scrapers(for: configuration.targets, in: configuration, reusing: [], logger: logger)))
         reloads = NIOLockedValueBox(ReloadStatus())
         let sweep = Task { [weak self] in
+            var lastTrim = ContinuousClock.now
             while !Task.isCancelled {
                 try? await Task.sleep(for: Self.idleSweepInterval)
                 guard let scrapers = self?.state.withLockedValue({ $0.scrapers }) else { return }
                 for scraper in scrapers { await scraper.closeIdleConnections() }
+                if ContinuousClock.now - lastTrim >= ResidentMemory.interval {
+                    ResidentMemory.trim()
+                    lastTrim = .now
+                }
             }
         }
         idleSweep.withLockedValue { $0 = sweep }

@@ -50,7 +50,8 @@ enum ProcessMetrics {
     }
 
     #if os(Linux)
-    private static func readFile(_ path: String) -> String? {
+    /// A `/proc` file's text (their size is 0 to `stat`, so they are read to the end).
+    static func readFile(_ path: String) -> String? {
         guard let file = fopen(path, "r") else { return nil }
         defer { fclose(file) }
         var bytes: [UInt8] = []
