@@ -313,10 +313,12 @@ WAL = [
           (f"(rate(pg_stat_bgwriter_checkpoint_write_time_total{{{PG}}}[{RI}]) or rate(pg_stat_checkpointer_write_time_total{{{PG}}}[{RI}])) / 1000", "{{target}} write"),
           (f"(rate(pg_stat_bgwriter_checkpoint_sync_time_total{{{PG}}}[{RI}]) or rate(pg_stat_checkpointer_sync_time_total{{{PG}}}[{RI}])) / 1000", "{{target}} sync")),
     panel("Buffers written", "ops",
-          "Buffers written per second by checkpoints, the background writer and backends. Backends writing their own buffers means the bgwriter cannot keep up.",
+          "Buffers written per second by checkpoints, the background writer and backends (from 17, the backends' from pg_stat_io). Backends writing their own buffers means the bgwriter cannot keep up.",
           (f"rate(pg_stat_bgwriter_buffers_checkpoint_total{{{PG}}}[{RI}]) or rate(pg_stat_checkpointer_buffers_written_total{{{PG}}}[{RI}])", "{{target}} checkpoint"),
           (f"rate(pg_stat_bgwriter_buffers_clean_total{{{PG}}}[{RI}])", "{{target}} background writer"),
-          (f"rate(pg_stat_bgwriter_buffers_backend_total{{{PG}}}[{RI}])", "{{target}} backends")),
+          (f"rate(pg_stat_bgwriter_buffers_backend_total{{{PG}}}[{RI}]) or sum by (job, instance, target) "
+           f"(rate(pg_stat_io_writes_total{{{PG}, object=\"relation\", backend_type!~\"checkpointer|background writer\"}}[{RI}]))",
+           "{{target}} backends")),
 ]
 
 IO = 'object=~"relation|temp relation"'

@@ -383,9 +383,12 @@ def check_sharding(prom, tmp, servers, exporter_bin):
         for line in rows.splitlines():
             name, count = line.split("|")
             sessions[name.removeprefix("pgstack_shard_")] = int(count)
-    if sessions != {name: 1 for name, _ in SHARD_TARGETS}:
-        fail(f"sharding: exporter sessions per target {sessions} (one each expected)")
-    log(f"sharding: {shards['shard0']} through one exporter, {shards['shard1']} through the other; one session per target")
+    # One exporter's: its connection, and one per database for the per-database collectors (at most 3).
+    databases = int(psql(ENV["PGSTACK_PRIMARY_ADMIN_DSN"], "SELECT count(*) FROM pg_database WHERE datallowconn AND NOT datistemplate"))
+    expected = 1 + min(databases, 3)
+    if sessions != {name: expected for name, _ in SHARD_TARGETS}:
+        fail(f"sharding: exporter sessions per target {sessions} ({expected} each expected)")
+    log(f"sharding: {shards['shard0']} through one exporter, {shards['shard1']} through the other; one exporter's {expected} sessions per target")
 
 
 def main():
