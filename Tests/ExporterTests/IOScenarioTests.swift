@@ -71,4 +71,27 @@ import TestSupport
             await admin.close()
         }
     }
+
+    /// `pg_stat_reset_shared('io')` under a running exporter: the reset time moves, rows back to
+    /// zero leave, and the collector keeps succeeding.
+    @Test func aResetMovesTheResetTimeAndDropsIdleRows() async throws {
+        let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)])
+        let admin = try await AdminConnection.open(bed.primaryAdminDSN)
+        try await withCleanup {
+            guard Int(try await admin.value("SHOW server_version_num") ?? "") ?? 0 >= 160_000 else { return }
+            let before = try await engine.scrape()
+            let resetBefore = try #require(before.value("pg_stat_io_stats_reset_timestamp_seconds"))
+            try await admin.run("SELECT pg_stat_reset_shared('io')")
+            var after = before
+            #expect(try await eventually {
+                after = try await engine.scrape()
+                return (after.value("pg_stat_io_stats_reset_timestamp_seconds") ?? 0) > resetBefore
+            })
+            #expect(after.value("pgstack_exporter_collector_success", ["collector": "io"]) == 1)
+            #expect(after.samples("pg_stat_io_hits_total").count < before.samples("pg_stat_io_hits_total").count)
+        } cleanup: {
+            await engine.shutdown()
+            await admin.close()
+        }
+    }
 }

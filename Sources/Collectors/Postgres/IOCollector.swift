@@ -4,10 +4,10 @@ import PostgresClient
 /// Cluster-wide I/O by backend type, object and context (`pg_stat_io`, PostgreSQL 16+;
 /// skipped before).
 ///
-/// The view has a fixed set of rows per version (35 on 17, 79 on 18); rows that have seen no
-/// I/O since the last reset are left out, since each row is up to 16 series (824 on an idle 18,
-/// 151 without those rows). A cell PostgreSQL leaves NULL (an operation that backend type
-/// never does) gives no series. Columns are taken by name: 16–17 have `op_bytes`, 18 has
+/// The view has a fixed set of rows per version (35 on 17, 79 on 18), each up to 16 series:
+/// all of them make 823 series on 18. Rows that saw no I/O since the last reset are left out
+/// (a fresh 18 bed then gives 150–200). A cell PostgreSQL leaves NULL (an operation that
+/// backend type never does) gives no series. Columns are taken by name: 16–17 have `op_bytes`, 18 has
 /// `read_bytes`, `write_bytes` and `extend_bytes` and rows for `object = 'wal'`.
 public let ioCollector = Collector(
     name: "io",
