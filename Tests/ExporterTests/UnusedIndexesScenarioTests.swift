@@ -26,14 +26,15 @@ import TestSupport
         }
     }
 
-    /// An exporter on the primary running only the indexes and tables collectors, in the
-    /// databases whose names start with `prefix`.
-    private func engine(databasesStartingWith prefix: String) throws -> EngineHarness {
+    /// Runs `body` with an exporter on the primary that runs only the indexes and tables
+    /// collectors, in the databases whose names start with `prefix`; shut down afterwards.
+    private func scraping(databasesStartingWith prefix: String, _ body: (EngineHarness) async throws -> Void) async throws {
         let collectors = try ["indexes", "tables"].map { try #require(CollectorCatalog.named($0, for: .postgres)) }
-        return try EngineHarness([("primary", .postgres, bed.primaryDSN)]) { target in
+        let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)]) { target in
             target.collectors = collectors
             target.databases.include = ["^" + prefix]
         }
+        try await withCleanup { try await body(engine) } cleanup: { await engine.shutdown() }
     }
 
     private static func unique(_ prefix: String) -> String {
@@ -45,9 +46,8 @@ import TestSupport
         let prefix = Self.unique("pgstack_unused")
         let name = prefix + "_ünï_✓"
         let index = "idx_ñ_😀"
-        let engine = try engine(databasesStartingWith: prefix)
-        try await withDatabase(name) { database in
-            try await withCleanup {
+        try await scraping(databasesStartingWith: prefix) { engine in
+            try await withDatabase(name) { database in
                 try await database.run("""
                     CREATE TABLE t (id int PRIMARY KEY, u int UNIQUE, r int4range, n int, EXCLUDE USING gist (r WITH &&));
                     CREATE UNIQUE INDEX t_n_unique ON t (n, id);
@@ -78,8 +78,6 @@ import TestSupport
                     return after.value("pg_unused_indexes", ["datname": name]) == 0 && after.samples("pg_unused_index_size_bytes").isEmpty
                 })
                 #expect(try await engine.scrape().value("pg_unused_indexes_size_bytes", ["datname": name]) == 0)
-            } cleanup: {
-                await engine.shutdown()
             }
         }
     }
@@ -88,9 +86,8 @@ import TestSupport
     /// and once committed the index is gone from the count.
     @Test func anIndexBeingDroppedDoesNotBlockTheScrape() async throws {
         let name = Self.unique("pgstack_dropping")
-        let engine = try engine(databasesStartingWith: name)
-        try await withDatabase(name) { database in
-            try await withCleanup {
+        try await scraping(databasesStartingWith: name) { engine in
+            try await withDatabase(name) { database in
                 try await database.run("CREATE TABLE t (n int); INSERT INTO t SELECT generate_series(1, 1000); CREATE INDEX t_n ON t (n)")
                 #expect(try await engine.scrape().value("pg_unused_indexes", ["datname": name]) == 1)
                 try await database.run("BEGIN; DROP INDEX t_n")
@@ -103,9 +100,6 @@ import TestSupport
                 #expect(during.value("pg_unused_indexes", ["datname": name]) == 1)
                 try await database.run("COMMIT")
                 #expect(try await engine.scrape().value("pg_unused_indexes", ["datname": name]) == 0)
-            } cleanup: {
-                _ = try? await database.run("ROLLBACK")
-                await engine.shutdown()
             }
         }
     }
@@ -114,16 +108,13 @@ import TestSupport
     @Test func aDatabaseTheRoleMayNotConnectToIsLeftOut() async throws {
         let prefix = Self.unique("pgstack_locked")
         let (open, locked) = (prefix + "_open", prefix + "_closed")
-        let engine = try engine(databasesStartingWith: prefix)
-        try await withDatabase(open) { _ in
-            try await withDatabase(locked) { database in
-                try await withCleanup {
+        try await scraping(databasesStartingWith: prefix) { engine in
+            try await withDatabase(open) { _ in
+                try await withDatabase(locked) { database in
                     try await database.run("REVOKE CONNECT ON DATABASE \"\(locked)\" FROM PUBLIC")
                     let scrape = try await engine.scrape()
                     #expect(scrape.value("pgstack_exporter_collector_success", ["collector": "indexes"]) == 1)
                     #expect(scrape.samples("pg_unused_indexes").map { $0.labels["datname"] } == [open])
-                } cleanup: {
-                    await engine.shutdown()
                 }
             }
         }
@@ -132,9 +123,8 @@ import TestSupport
     /// 2,000 unused indexes: counted exactly, one query, a fixed number of series.
     @Test func twoThousandUnusedIndexesStayTwoSeriesAndTheTopN() async throws {
         let name = Self.unique("pgstack_many")
-        let engine = try engine(databasesStartingWith: name)
-        try await withDatabase(name) { database in
-            try await withCleanup {
+        try await scraping(databasesStartingWith: name) { engine in
+            try await withDatabase(name) { database in
                 try await database.run(
                     "DO $$ BEGIN FOR i IN 1..2000 LOOP EXECUTE format('CREATE TABLE t%s (n int); CREATE INDEX ON t%s (n)', i, i); END LOOP; END $$",
                     timeout: .seconds(300))
@@ -145,8 +135,6 @@ import TestSupport
                 let took = try #require(scrape.value("pgstack_exporter_collector_duration_seconds", ["collector": "indexes"]))
                 #expect(took < 1)
                 print("2000 unused indexes: the indexes collector took \(took) s")
-            } cleanup: {
-                await engine.shutdown()
             }
         }
     }
