@@ -313,10 +313,51 @@ WAL = [
           (f"(rate(pg_stat_bgwriter_checkpoint_write_time_total{{{PG}}}[{RI}]) or rate(pg_stat_checkpointer_write_time_total{{{PG}}}[{RI}])) / 1000", "{{target}} write"),
           (f"(rate(pg_stat_bgwriter_checkpoint_sync_time_total{{{PG}}}[{RI}]) or rate(pg_stat_checkpointer_sync_time_total{{{PG}}}[{RI}])) / 1000", "{{target}} sync")),
     panel("Buffers written", "ops",
-          "Buffers written per second by checkpoints, the background writer and backends. Backends writing their own buffers means the bgwriter cannot keep up.",
+          "Buffers written per second by checkpoints, the background writer and backends (from 17, the backends' from pg_stat_io). Backends writing their own buffers means the bgwriter cannot keep up.",
           (f"rate(pg_stat_bgwriter_buffers_checkpoint_total{{{PG}}}[{RI}]) or rate(pg_stat_checkpointer_buffers_written_total{{{PG}}}[{RI}])", "{{target}} checkpoint"),
           (f"rate(pg_stat_bgwriter_buffers_clean_total{{{PG}}}[{RI}])", "{{target}} background writer"),
-          (f"rate(pg_stat_bgwriter_buffers_backend_total{{{PG}}}[{RI}])", "{{target}} backends")),
+          (f"rate(pg_stat_bgwriter_buffers_backend_total{{{PG}}}[{RI}]) or sum by (job, instance, target) "
+           f"(rate(pg_stat_io_writes_total{{{PG}, object=\"relation\", backend_type!~\"checkpointer|background writer\"}}[{RI}]))",
+           "{{target}} backends")),
+]
+
+IO = 'object=~"relation|temp relation"'
+WAL += [
+    row("I/O (pg_stat_io, PostgreSQL 16+)"),
+    panel("Relation reads, writes and extends by backend type", "ops",
+          "I/O operations on tables and indexes per second by the process type doing them (PostgreSQL 16+). Client backends writing or extending much: the background writer and checkpointer fall behind.",
+          (f"sum by (target, backend_type) (rate(pg_stat_io_reads_total{{{PG}, {IO}}}[{RI}]))", "{{target}} {{backend_type}} reads"),
+          (f"sum by (target, backend_type) (rate(pg_stat_io_writes_total{{{PG}, {IO}}}[{RI}]))", "{{target}} {{backend_type}} writes"),
+          (f"sum by (target, backend_type) (rate(pg_stat_io_extends_total{{{PG}, {IO}}}[{RI}]))", "{{target}} {{backend_type}} extends")),
+    panel("Bytes read and written", "Bps",
+          "Bytes read and written per second per object (PostgreSQL 16+): from 18 the byte counters (with WAL), before that the operations times op_bytes.",
+          (f"sum by (target, object) (rate(pg_stat_io_read_bytes_total{{{PG}}}[{RI}])"
+           f" or rate(pg_stat_io_reads_total{{{PG}}}[{RI}]) * on (job, instance, target, backend_type, object, context) pg_stat_io_op_bytes{{{PG}}})",
+           "{{target}} {{object}} read"),
+          (f"sum by (target, object) (rate(pg_stat_io_write_bytes_total{{{PG}}}[{RI}])"
+           f" or rate(pg_stat_io_writes_total{{{PG}}}[{RI}]) * on (job, instance, target, backend_type, object, context) pg_stat_io_op_bytes{{{PG}}})",
+           "{{target}} {{object}} write")),
+    panel("Buffer hits and evictions", "ops",
+          "Blocks found in buffers and buffers evicted per second by context (PostgreSQL 16+). Evictions in context normal rising with reads: the working set outgrows shared_buffers.",
+          (f"sum by (target, context) (rate(pg_stat_io_hits_total{{{PG}}}[{RI}]))", "{{target}} {{context}} hits"),
+          (f"sum by (target, context) (rate(pg_stat_io_evictions_total{{{PG}}}[{RI}]))", "{{target}} {{context}} evictions")),
+    panel("Time in reads and writes", "percentunit",
+          "Share of wall time spent reading and writing, summed over processes (PostgreSQL 16+; 0 unless track_io_timing is on). High with few operations: slow storage.",
+          (f"sum by (target) (rate(pg_stat_io_read_time_seconds_total{{{PG}}}[{RI}]))", "{{target}} read"),
+          (f"sum by (target) (rate(pg_stat_io_write_time_seconds_total{{{PG}}}[{RI}]))", "{{target}} write")),
+    panel("fsyncs outside the checkpointer", "ops",
+          "fsync calls per second made by other processes than the checkpointer (PostgreSQL 16+). Should be 0: otherwise the checkpointer's sync request queue is full.",
+          (f"sum by (target, backend_type) (rate(pg_stat_io_fsyncs_total{{{PG}, backend_type!=\"checkpointer\"}}[{RI}]))", "{{target}} {{backend_type}}")),
+]
+
+QUERIES += [
+    row("Unused indexes"),
+    panel("Unused indexes", "short",
+          "Indexes never scanned since the database's statistics were reset, other than primary key, unique and exclusion ones. Check every server (standbys count their own scans) before dropping; the tables collector names the largest.",
+          (f"pg_unused_indexes{{{DB}}}", "{{target}} {{datname}}")),
+    panel("Size of unused indexes", "bytes",
+          "Disk used by those indexes per database (from pg_class.relpages): what dropping them would give back, and every write to their tables pays to keep them.",
+          (f"pg_unused_indexes_size_bytes{{{DB}}}", "{{target}} {{datname}}")),
 ]
 
 # uid, file, title, panels, variables beyond datasource/job/instance

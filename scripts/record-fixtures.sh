@@ -11,7 +11,9 @@ swift build --build-tests
 versions=("$@")
 [[ ${#versions[@]} -gt 0 ]] || versions=(15 17 18)
 for v in "${versions[@]}"; do
-    # A bed of its own per version, brought down afterwards.
+    # A bed of its own per version, brought down afterwards. The previous bed's environment
+    # set PGSTACK_PG_BIN, which would win over the version asked for.
+    unset PGSTACK_PG_BIN
     export PGSTACK_PG_VERSION=$v PGSTACK_TESTBED_DIR=/tmp/pgstack-fixtures-$v
     testbed_up
     PGSTACK_RECORD_FIXTURES=1 swift test --skip-build --filter 'RecordedServerTests/recordThePrimary'

@@ -23,6 +23,9 @@ public struct CollectorOptions: Sendable, Equatable {
     /// `statements`: characters of query text kept.
     public var statementsQueryLength = 120
 
+    /// `tables`: how many unused indexes per database, the largest, get series of their own.
+    public var unusedIndexesTopN = 20
+
     public init() {}
 
     /// The `pg_stat_activity` columns sessions may be counted by.

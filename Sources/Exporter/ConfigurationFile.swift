@@ -233,6 +233,9 @@ struct NodeReader {
         if let node = mapping[Settings.statementsQueryLength] {
             options.statementsQueryLength = try read(node, path, Settings.statementsQueryLength, Setting.wholeNumber)
         }
+        if let node = mapping[Settings.unusedIndexesTopN] {
+            options.unusedIndexesTopN = try read(node, path, Settings.unusedIndexesTopN, Setting.wholeNumber)
+        }
         return options
     }
 

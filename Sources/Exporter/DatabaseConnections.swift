@@ -15,13 +15,14 @@ public struct DatabaseDiscovery: Sendable, Equatable {
 
     public init() {}
 
-    /// The discovery query: connectable, non-template databases, filtered.
+    /// The discovery query: non-template databases the role may connect to, filtered (a
+    /// database without CONNECT for it, such as a managed service's own, would fail every scrape).
     var sql: String {
         func array(_ patterns: [String]) -> String {
             "ARRAY[" + patterns.map { "'" + $0.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'" }
                 .joined(separator: ", ") + "]::text[]"
         }
-        var conditions = ["datallowconn", "NOT datistemplate"]
+        var conditions = ["datallowconn", "NOT datistemplate", "has_database_privilege(oid, 'CONNECT')"]
         if !include.isEmpty { conditions.append("datname ~ ANY(\(array(include)))") }
         if !exclude.isEmpty { conditions.append("NOT datname ~ ANY(\(array(exclude)))") }
         return "SELECT datname FROM pg_database WHERE \(conditions.joined(separator: " AND ")) ORDER BY datname"

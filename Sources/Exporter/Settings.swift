@@ -153,9 +153,12 @@ public enum Settings {
     public static let statementsQueryLength = Setting(
         fileKey: "statements_query_length", default: "\(options.statementsQueryLength)", values: .wholeNumber(1...100_000),
         help: "statements: characters of query text kept")
+    public static let unusedIndexesTopN = Setting(
+        fileKey: "unused_indexes_top_n", default: "\(options.unusedIndexesTopN)", values: .wholeNumber(1...10_000),
+        help: "tables: how many unused indexes per database (the largest) get series of their own")
 
     public static let collectorOptions = [
         includeAdminDatabase, activityLabels, activityLabelsLimit, statementsTopN, statementsSlowThreshold,
-        statementsIncludeQuery, statementsQueryLength,
+        statementsIncludeQuery, statementsQueryLength, unusedIndexesTopN,
     ]
 }

@@ -32,12 +32,15 @@ import TestSupport
     }
 
     /// What each release's views give, as the recordings show: PostgreSQL 17 moved checkpoints
-    /// to pg_stat_checkpointer, 18 added num_done and moved the WAL I/O counters to pg_stat_io.
+    /// to pg_stat_checkpointer, 18 added num_done and moved the WAL I/O counters to pg_stat_io;
+    /// pg_stat_io is 16+, with op_bytes until 17 and byte counters from 18.
     @Test(arguments: [
-        ("postgres-15", ["pg_stat_bgwriter_checkpoints_timed_total", "pg_stat_wal_write_total"], ["pg_stat_checkpointer_num_timed_total"]),
-        ("postgres-17", ["pg_stat_checkpointer_num_timed_total", "pg_stat_wal_write_total"],
-         ["pg_stat_bgwriter_checkpoints_timed_total", "pg_stat_checkpointer_num_done_total"]),
-        ("postgres-18", ["pg_stat_checkpointer_num_timed_total", "pg_stat_checkpointer_num_done_total"], ["pg_stat_wal_write_total"]),
+        ("postgres-15", ["pg_stat_bgwriter_checkpoints_timed_total", "pg_stat_wal_write_total", "pg_unused_indexes"],
+         ["pg_stat_checkpointer_num_timed_total", "pg_stat_io_reads_total", "pg_stat_io_stats_reset_timestamp_seconds"]),
+        ("postgres-17", ["pg_stat_checkpointer_num_timed_total", "pg_stat_wal_write_total", "pg_stat_io_reads_total", "pg_stat_io_op_bytes"],
+         ["pg_stat_bgwriter_checkpoints_timed_total", "pg_stat_checkpointer_num_done_total", "pg_stat_io_read_bytes_total"]),
+        ("postgres-18", ["pg_stat_checkpointer_num_timed_total", "pg_stat_checkpointer_num_done_total", "pg_stat_io_write_bytes_total"],
+         ["pg_stat_wal_write_total", "pg_stat_io_op_bytes"]),
     ])
     func eachReleaseGivesTheFamiliesItsViewsHave(_ name: String, present: [String], absent: [String]) async throws {
         let text = try await RecordedServer.load(Self.fixtures.appendingPathComponent(name + ".json")).exposition()

@@ -47,8 +47,8 @@ import TestSupport
             #expect(first.value("pgstack_exporter_config_last_reload_successful") == 1)
             let startedAt = try #require(first.value("pgstack_exporter_config_last_reload_success_timestamp_seconds"))
             let primarySessions = try await sessions(bed.primaryAdminDSN)
-            #expect(primarySessions.count == 1)
-            #expect(try await sessions(bed.replicaAdminDSN).count == 1)
+            #expect(primarySessions.count == TestBed.exporterSessions)
+            #expect(try await sessions(bed.replicaAdminDSN).count == TestBed.exporterSessions)
 
             try write(primary + bouncer)
             try exporter.send(SIGHUP)
@@ -91,7 +91,7 @@ import TestSupport
             #expect(reloaded.value("pg_up", ["target": "primary"]) == 1)
             #expect(try await eventually {
                 let now = try await sessions(bed.primaryAdminDSN)
-                return now.count == 1 && now != before
+                return now.count == TestBed.exporterSessions && Set(now).isDisjoint(with: before)
             })
         }
     }
@@ -142,7 +142,7 @@ import TestSupport
         try await stopping(exporter) {
             #expect(try await sessions(bed.primaryAdminDSN).isEmpty)  // opened on first probe, not at start
             #expect(try await exporter.get("/probe?target=primary").status == 200)
-            #expect(try await sessions(bed.primaryAdminDSN).count == 1)
+            #expect(try await sessions(bed.primaryAdminDSN).count == TestBed.exporterSessions)
             #expect(try await eventually(timeout: .seconds(15)) { try await sessions(bed.primaryAdminDSN).isEmpty })
             let again = try ScrapeText(try await exporter.get("/probe?target=primary").text)
             #expect(again.value("pg_up", ["target": "primary"]) == 1)

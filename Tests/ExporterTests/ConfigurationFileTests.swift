@@ -99,6 +99,14 @@ import Testing
             line: 6, field: "targets[0].options.top_m", mentioning: "unknown setting")
     }
 
+    @Test func unusedIndexesTopNIsAnOptionInItsRange() throws {
+        let configuration = try parse("targets:\n  - {name: a, kind: postgres, dsn: host=x, options: {unused_indexes_top_n: 5}}")
+        #expect(configuration.targets.map(\.options.unusedIndexesTopN) == [5])
+        expectError(
+            "targets:\n  - {name: a, kind: postgres, dsn: host=x, options: {unused_indexes_top_n: 0}}",
+            line: 2, field: "targets[0].options.unused_indexes_top_n", mentioning: "out of range (1 to 10000)")
+    }
+
     @Test func databaseDiscoveryAndExtraCollectorsAreConfiguredPerTarget() throws {
         let configuration = try parse("""
             targets:

@@ -5,11 +5,12 @@ import PostgresClient
 /// capped per database: off by default, since tables are many.
 ///
 /// Runs in each database the target's discovery finds (`databases:` in the config), and keeps
-/// the 20 tables with the most dead rows, then the most sequential scans.
+/// the 20 tables with the most dead rows, then the most sequential scans, and the largest
+/// unused indexes (`unused_indexes_top_n`; the indexes collector counts them all).
 public let tablesCollector = Collector(
     name: "tables",
     targetKind: .postgres,
-    summary: "Per database (discovered), the top tables by dead rows and sequential scans (pg_stat_user_tables). Off by default.",
+    summary: "Per database (discovered), the top tables by dead rows and sequential scans (pg_stat_user_tables) and the largest unused indexes. Off by default.",
     queries: [
         MetricQuery(
             sql: """
@@ -30,6 +31,19 @@ public let tablesCollector = Collector(
                 ColumnMetric("pg_stat_user_tables_changes_total", .counter, column: "changes", help: "Rows inserted, updated or deleted in the table."),
                 ColumnMetric("pg_stat_user_tables_autovacuum_count", .counter, column: "autovacuum_count", help: "Times autovacuum vacuumed the table (as postgres_exporter names it)."),
                 ColumnMetric("pg_stat_user_tables_last_vacuum_age_seconds", .gauge, column: "vacuum_age", help: "Seconds since the table was last vacuumed, by hand or by autovacuum (absent if never)."),
+            ]),
+        MetricQuery(
+            options: { options in
+                [SQLVariant("""
+                    SELECT current_database() AS datname, s.schemaname, s.relname, s.indexrelname, \(UnusedIndexes.size) AS size
+                    \(UnusedIndexes.fromWhere)
+                    ORDER BY size DESC, s.schemaname, s.relname, s.indexrelname
+                    LIMIT \(options.unusedIndexesTopN)
+                    """)]
+            },
+            labels: ["datname", "schemaname", "relname", "indexrelname"],
+            metrics: [
+                ColumnMetric("pg_unused_index_size_bytes", .gauge, column: "size", help: "Size in bytes of one of the database's largest unused indexes (unused_indexes_top_n of those pg_unused_indexes counts)."),
             ]),
     ],
     scope: .database,
