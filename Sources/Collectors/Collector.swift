@@ -19,13 +19,19 @@ public struct Collector: Sendable {
     public let enabledByDefault: Bool
     /// Its own timeout in place of the target's collector timeout (a custom query's).
     public let timeout: Duration?
+    /// For a per-database collector whose answer changes slowly (unused indexes): read in each
+    /// database once per `databases.refresh`, with the list of databases, and served from that
+    /// reading in between — so that a target with more databases than the connections kept for
+    /// them is not reconnected to each of them on every scrape.
+    public let refreshesWithDiscovery: Bool
     /// What a reload compares to tell whether the collector changed: its name for a built-in
     /// one, its whole definition for a custom query.
     public let fingerprint: String
 
     public init(
         name: String, targetKind: ServerInfo.Kind, summary: String, queries: [MetricQuery],
-        scope: CollectorScope = .cluster, enabledByDefault: Bool = true, timeout: Duration? = nil, fingerprint: String? = nil
+        scope: CollectorScope = .cluster, enabledByDefault: Bool = true, timeout: Duration? = nil, fingerprint: String? = nil,
+        refreshesWithDiscovery: Bool = false
     ) {
         self.name = name
         self.targetKind = targetKind
@@ -35,6 +41,7 @@ public struct Collector: Sendable {
         self.enabledByDefault = enabledByDefault
         self.timeout = timeout
         self.fingerprint = fingerprint ?? name
+        self.refreshesWithDiscovery = refreshesWithDiscovery
     }
 
     /// The metrics it can produce, for the docs, with every option that adds labels on (the

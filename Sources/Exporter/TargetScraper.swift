@@ -12,6 +12,8 @@ actor TargetScraper {
     private let databaseConnections: DatabaseConnections
     /// The databases found last, and when.
     private var discovered: (names: [String], at: ContinuousClock.Instant)?
+    /// The last complete reading of each ``Collector/refreshesWithDiscovery`` collector.
+    private var keptReadings: [String: (families: [MetricFamily], at: ContinuousClock.Instant)] = [:]
     let blocking: BlockingPool
     /// The `SET …` statements for this target's sessions (PostgreSQL), made once from its limits.
     private let sessionSettings: [String]?
@@ -158,6 +160,9 @@ actor TargetScraper {
     /// Runs a per-database collector once in each discovered database. A database that fails
     /// does not hide the others: their families are kept and the failure is returned beside them.
     private func executeInEachDatabase(_ collector: Collector, deadline: ContinuousClock.Instant) async throws -> ([MetricFamily], PostgresError?) {
+        if collector.refreshesWithDiscovery, let kept = keptReadings[collector.name], ContinuousClock.now - kept.at < target.databases.refresh {
+            return (kept.families, nil)
+        }
         let timeout = timeout(of: collector)
         var families: [MetricFamily] = []
         var failure: PostgresError?
@@ -170,6 +175,7 @@ actor TargetScraper {
                 discovered = nil  // a database may have gone: look again next time
             }
         }
+        if collector.refreshesWithDiscovery, failure == nil { keptReadings[collector.name] = (families, .now) }
         return (families, failure)
     }
 

@@ -33,6 +33,7 @@ import TestSupport
         let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)]) { target in
             target.collectors = collectors
             target.databases.include = ["^" + prefix]
+            target.databases.refresh = .milliseconds(1)  // read on every scrape, not once per 5 minutes
         }
         try await withCleanup { try await body(engine) } cleanup: { await engine.shutdown() }
     }
@@ -84,6 +85,40 @@ import TestSupport
 
     /// A migration holding `DROP INDEX` open: the scrape neither waits for its lock nor fails,
     /// and once committed the index is gone from the count.
+    /// Six databases and three connections kept for them: read once per discovery refresh, the
+    /// unused indexes cost no reconnection on the scrapes in between.
+    @Test func withMoreDatabasesThanConnectionsTheReadingIsKeptNotRedone() async throws {
+        let prefix = Self.unique("pgstack_many")
+        let admin = try await AdminConnection.open(bed.primaryAdminDSN)
+        let names = (0..<6).map { "\(prefix)_\($0)" }
+        let application = "pgstack_kept_\(UInt32.random(in: 0...UInt32.max))"
+        let engine = try EngineHarness([("primary", .postgres, TestBed.withApplicationName(bed.primaryDSN, application))]) { target in
+            target.collectors = [indexesCollector]
+            target.databases.include = ["^" + prefix]
+        }
+        func sessions() async throws -> Int {
+            Int(try await admin.value("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(application)'") ?? "") ?? -1
+        }
+        try await withCleanup {
+            for name in names { try await admin.run("CREATE DATABASE \"\(name)\"") }
+            let first = try await engine.scrape()
+            #expect(first.samples("pg_unused_indexes").count == 6)
+            let afterFirst = try await sessions()
+            #expect(afterFirst <= 4, "the target's own session and at most three for its databases")
+            let pids = try await admin.run("SELECT pid FROM pg_stat_activity WHERE application_name = '\(application)' ORDER BY pid").rows
+            for _ in 0..<3 {
+                let again = try await engine.scrape()
+                #expect(again.samples("pg_unused_indexes").count == 6)
+            }
+            #expect(try await admin.run("SELECT pid FROM pg_stat_activity WHERE application_name = '\(application)' ORDER BY pid").rows == pids,
+                    "no session opened or closed after the first scrape")
+        } cleanup: {
+            await engine.shutdown()
+            for name in names { _ = try? await admin.run("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)") }
+            await admin.close()
+        }
+    }
+
     @Test func anIndexBeingDroppedDoesNotBlockTheScrape() async throws {
         let name = Self.unique("pgstack_dropping")
         try await scraping(databasesStartingWith: name) { engine in

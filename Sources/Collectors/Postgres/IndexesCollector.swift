@@ -3,6 +3,7 @@ import PostgresClient
 
 /// Per database, the indexes never scanned since its statistics were reset: how many and how
 /// big. Two series a database, so on by default; the tables collector names the largest.
+/// Read once per `databases.refresh` (5 minutes), as the database list is.
 ///
 /// Indexes that enforce something (primary key, unique, exclusion) are left out: they are
 /// needed whether scanned or not. Sizes come from `pg_class.relpages`, which needs no lock
@@ -23,7 +24,10 @@ public let indexesCollector = Collector(
                 ColumnMetric("pg_unused_indexes_size_bytes", .gauge, column: "size", help: "Size of those indexes in bytes, from pg_class.relpages (as of the last VACUUM, ANALYZE or CREATE INDEX)."),
             ]),
     ],
-    scope: .database)
+    scope: .database,
+    // Counts move only when an index gets its first scan: read with the database list, not on
+    // every scrape (one connection per database would otherwise be opened again each time).
+    refreshesWithDiscovery: true)
 
 /// The SQL both the indexes and the tables collector use to find unused indexes.
 enum UnusedIndexes {
