@@ -74,7 +74,7 @@ import TestSupport
             #expect(results.count == 50)
             #expect(results.allSatisfy { $0 == 1 })
             let sessions = try admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(applicationName)'")
-            #expect(sessions.rows == [["1"]])
+            #expect(sessions.rows == [["\(TestBed.exporterSessions)"]])
         } cleanup: {
             await exporter.shutdown()
         }
