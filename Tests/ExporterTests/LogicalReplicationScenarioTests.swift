@@ -1,0 +1,97 @@
+import Foundation
+import PostgresClient
+import Testing
+import TestSupport
+
+/// Logical replication on the bed: the primary publishes `appdb.pub_events`, the subscriber
+/// subscribes to it (`pgstack_sub`); the tests stop the subscription as operators do and watch
+/// both sides.
+@Suite(.serialized, .needsTestBed) struct LogicalReplicationScenarioTests {
+    let bed: TestBed
+
+    init() throws {
+        bed = try TestBed.current()
+    }
+
+    private static let subscription = ["target": "subscriber", "datname": "appdb", "subname": "pgstack_sub"]
+    private static let slot = ["target": "primary", "slot_name": "pgstack_sub"]
+
+    private func harness() throws -> EngineHarness {
+        try EngineHarness([("primary", .postgres, bed.primaryDSN), ("subscriber", .postgres, bed.subscriberDSN)])
+    }
+
+    /// The primary's superuser in appdb, where the published table is.
+    private func publisher() async throws -> AdminConnection {
+        try await AdminConnection.open(bed.primaryAdminDSN.replacingOccurrences(of: "dbname=postgres", with: "dbname=appdb"))
+    }
+
+    @Test func theSubscriptionIsUpAndItsSlotDecodesWhatIsWritten() async throws {
+        let engine = try harness()
+        let primary = try await publisher()
+        try await withCleanup {
+            let scrape = try await engine.scrape()
+            #expect(scrape.value("pg_stat_subscription_enabled", Self.subscription) == 1)
+            #expect(scrape.value("pg_stat_subscription_worker_up", Self.subscription) == 1)
+            #expect((scrape.value("pg_stat_subscription_received_lsn_bytes", Self.subscription) ?? 0) > 0)
+            #expect((scrape.value("pg_stat_subscription_last_msg_receipt_age_seconds", Self.subscription) ?? -1) >= 0)
+            #expect(scrape.value("pg_stat_subscription_apply_errors_total", Self.subscription) == 0)
+            let workers = scrape.samples("pg_stat_subscription_workers", Self.subscription)
+            #expect(workers.count == 3)
+            for worker in workers {
+                #expect(worker.value == (worker.labels["worker_type"] == "apply" ? 1 : 0), "\(worker.labels)")
+            }
+            #expect(scrape.value("pg_replication_slots_active", Self.slot) == 1)
+            #expect(scrape.value("pg_replication_slots_confirmed_flush_lag_bytes", Self.slot) != nil)
+            #expect(scrape.value("pg_replication_slots_confirmed_flush_lag_bytes", ["slot_name": "pgstack_replica"]) == nil)
+            // The primary has no subscriptions, the subscriber no slots.
+            #expect(scrape.samples("pg_stat_subscription_enabled", ["target": "primary"]).isEmpty)
+            #expect(scrape.samples("pg_replication_slots_active", ["target": "subscriber"]).isEmpty)
+
+            let decoded = scrape.value("pg_stat_replication_slots_decoded_txns_total", Self.slot) ?? -1
+            #expect(decoded >= 0)
+            try await primary.run("INSERT INTO pub_events (payload) SELECT 'decoded' FROM generate_series(1, 10)")
+            #expect(try await eventually {
+                (try await engine.scrape().value("pg_stat_replication_slots_decoded_txns_total", Self.slot) ?? 0) > decoded
+            })
+        } cleanup: {
+            await engine.shutdown()
+            await primary.close()
+        }
+    }
+
+    @Test func aDisabledSubscriptionStopsItsWorkerAndItsSlotLagGrowsUntilItIsEnabled() async throws {
+        let engine = try harness()
+        let primary = try await publisher()
+        let subscriber = try await AdminConnection.open(bed.subscriberAdminDSN)
+        try await withCleanup {
+            try await subscriber.run("ALTER SUBSCRIPTION pgstack_sub DISABLE")
+            #expect(try await eventually {
+                let scrape = try await engine.scrape()
+                return scrape.value("pg_stat_subscription_worker_up", Self.subscription) == 0
+                    && scrape.value("pg_replication_slots_active", Self.slot) == 0
+            })
+            let disabled = try await engine.scrape()
+            #expect(disabled.value("pg_stat_subscription_enabled", Self.subscription) == 0)
+            #expect(disabled.value("pg_stat_subscription_received_lsn_bytes", Self.subscription) == nil)
+            #expect(disabled.value("pg_stat_subscription_workers", Self.subscription.merging(["worker_type": "apply"]) { $1 }) == 0)
+            let before = try #require(disabled.value("pg_replication_slots_confirmed_flush_lag_bytes", Self.slot))
+
+            try await primary.run("INSERT INTO pub_events (payload) SELECT repeat('x', 100) FROM generate_series(1, 5000)")
+            let grown = try #require(try await engine.scrape().value("pg_replication_slots_confirmed_flush_lag_bytes", Self.slot))
+            #expect(grown > before + 500_000, "confirmed-flush lag went from \(before) to \(grown) bytes")
+
+            try await subscriber.run("ALTER SUBSCRIPTION pgstack_sub ENABLE")
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let scrape = try await engine.scrape()
+                return scrape.value("pg_stat_subscription_worker_up", Self.subscription) == 1
+                    && (scrape.value("pg_replication_slots_confirmed_flush_lag_bytes", Self.slot) ?? .infinity) < 100_000
+            })
+            #expect(try await subscriber.value("SELECT count(*) >= 5000 FROM pub_events WHERE payload = repeat('x', 100)") == "t")
+        } cleanup: {
+            _ = try? await subscriber.run("ALTER SUBSCRIPTION pgstack_sub ENABLE")
+            await engine.shutdown()
+            await primary.close()
+            await subscriber.close()
+        }
+    }
+}
