@@ -94,4 +94,41 @@ import TestSupport
             await subscriber.close()
         }
     }
+
+    /// A row the subscriber already has stops the apply (a unique violation, retried every
+    /// second): the error counter rises, and on PostgreSQL 18 the insert_exists conflict too.
+    @Test func aConflictingRowCountsApplyErrorsUntilItIsRemoved() async throws {
+        let engine = try harness()
+        let primary = try await publisher()
+        let subscriber = try await AdminConnection.open(bed.subscriberAdminDSN)
+        let id = Int.random(in: 1_000_000_000...2_000_000_000)
+        try await withCleanup {
+            let version = Int(try await subscriber.value("SHOW server_version_num") ?? "") ?? 0
+            let before = try await engine.scrape()
+            let errors = try #require(before.value("pg_stat_subscription_apply_errors_total", Self.subscription))
+            let conflicts = before.samples("pg_stat_subscription_conflicts_total", Self.subscription)
+            #expect(conflicts.count == (version >= 180_000 ? 7 : 0), "\(conflicts.map(\.labels))")
+            let inserted = Self.subscription.merging(["conflict": "insert_exists"]) { $1 }
+            let insertExists = before.value("pg_stat_subscription_conflicts_total", inserted) ?? 0
+
+            try await subscriber.run("INSERT INTO pub_events (id, payload) VALUES (\(id), 'subscriber')")
+            try await primary.run("INSERT INTO pub_events (id, payload) VALUES (\(id), 'publisher')")
+            #expect(try await eventually {
+                (try await engine.scrape().value("pg_stat_subscription_apply_errors_total", Self.subscription) ?? 0) > errors
+            })
+            if version >= 180_000 {
+                #expect((try await engine.scrape().value("pg_stat_subscription_conflicts_total", inserted) ?? 0) > insertExists)
+            }
+            try await subscriber.run("DELETE FROM pub_events WHERE id = \(id)")
+            #expect(try await eventually(timeout: .seconds(30)) {
+                try await subscriber.value("SELECT payload FROM pub_events WHERE id = \(id)") == "publisher"
+            })
+            #expect(try await eventually { try await engine.scrape().value("pg_stat_subscription_worker_up", Self.subscription) == 1 })
+        } cleanup: {
+            _ = try? await subscriber.run("DELETE FROM pub_events WHERE id = \(id) AND payload = 'subscriber'")
+            await engine.shutdown()
+            await primary.close()
+            await subscriber.close()
+        }
+    }
 }
