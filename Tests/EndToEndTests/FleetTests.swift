@@ -46,7 +46,7 @@ import TestSupport
                 #expect(scrape.value(up, ["target": name]) == 1, "\(name)")
                 #expect(Set(scrape.samples.compactMap { $0.labels["target"] }) == [name])
                 let successes = scrape.samples("pgstack_exporter_collector_success")
-                #expect(successes.count == (up == "pg_up" ? 12 : 6), "\(name)")
+                #expect(successes.count == (up == "pg_up" ? 13 : 6), "\(name)")
                 #expect(successes.allSatisfy { $0.value == 1 })
             }
             #expect(try await exporter.get("/probe?target=replica").text.contains("pg_replication_is_replica{target=\"replica\"} 1"))

@@ -26,7 +26,7 @@ import TestSupport
 
             let back = outage.back
             #expect(back.value("pg_up", ["target": "postgres"]) == 1)
-            #expect(back.samples("pgstack_exporter_collector_success").count == 12)
+            #expect(back.samples("pgstack_exporter_collector_success").count == 13)
             for sample in back.samples("pgstack_exporter_collector_success") {
                 #expect(sample.value == 1, "\(sample.labels)")
             }

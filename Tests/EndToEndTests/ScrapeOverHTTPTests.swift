@@ -50,7 +50,7 @@ import TestSupport
             #expect(scrape.value("pgbouncer_config_max_client_connections") == 200)
             #expect(scrape.value("pgstack_exporter_build_info") == 1)
             #expect((scrape.value("process_resident_memory_bytes") ?? 0) > 1_000_000)
-            #expect(scrape.samples("pgstack_exporter_collector_success").count == 30)  // 12 per PostgreSQL target, 6 for PgBouncer
+            #expect(scrape.samples("pgstack_exporter_collector_success").count == 32)  // 13 per PostgreSQL target, 6 for PgBouncer
             for sample in scrape.samples("pgstack_exporter_collector_success") {
                 #expect(sample.value == 1, "\(sample.labels)")
             }

@@ -33,7 +33,7 @@ import TestSupport
             #expect(scrape.value("pg_settings_max_connections", ["target": "primary"]) == 100)
             #expect(scrape.samples("pg_stat_activity_count", ["target": "primary", "datname": "postgres"]).count >= 6)
             #expect(scrape.samples("pgbouncer_version_info", ["target": "bouncer"]).first?.labels["version"]?.hasPrefix("PgBouncer 1.") == true)
-            #expect(scrape.samples("pgstack_exporter_collector_success").count == 18)  // 12 PostgreSQL collectors, 6 PgBouncer
+            #expect(scrape.samples("pgstack_exporter_collector_success").count == 19)  // 13 PostgreSQL collectors, 6 PgBouncer
             for sample in scrape.samples("pgstack_exporter_collector_success") {
                 #expect(sample.value == 1, "\(sample.labels)")
             }
