@@ -16,19 +16,27 @@ import TestSupport
     private static let subscription = ["target": "subscriber", "datname": "appdb", "subname": "pgstack_sub"]
     private static let slot = ["target": "primary", "slot_name": "pgstack_sub"]
 
-    private func harness() throws -> EngineHarness {
-        try EngineHarness([("primary", .postgres, bed.primaryDSN), ("subscriber", .postgres, bed.subscriberDSN)])
-    }
-
-    /// The primary's superuser in appdb, where the published table is.
-    private func publisher() async throws -> AdminConnection {
-        try await AdminConnection.open(bed.primaryAdminDSN.replacingOccurrences(of: "dbname=postgres", with: "dbname=appdb"))
+    /// Runs `body` with an exporter on the primary and the subscriber, and superuser sessions in
+    /// appdb on both (where the table is published and subscribed); then runs `undo` on the
+    /// subscriber, whatever `body` did, and closes everything.
+    private func withSessions(
+        undo: String? = nil, _ body: (EngineHarness, _ primary: AdminConnection, _ subscriber: AdminConnection) async throws -> Void
+    ) async throws {
+        let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN), ("subscriber", .postgres, bed.subscriberDSN)])
+        let primary = try await AdminConnection.open(bed.primaryAdminDSN.replacingOccurrences(of: "dbname=postgres", with: "dbname=appdb"))
+        let subscriber = try await AdminConnection.open(bed.subscriberAdminDSN)
+        try await withCleanup {
+            try await body(engine, primary, subscriber)
+        } cleanup: {
+            if let undo { _ = try? await subscriber.run(undo) }
+            await engine.shutdown()
+            await primary.close()
+            await subscriber.close()
+        }
     }
 
     @Test func theSubscriptionIsUpAndItsSlotDecodesWhatIsWritten() async throws {
-        let engine = try harness()
-        let primary = try await publisher()
-        try await withCleanup {
+        try await withSessions { engine, primary, _ in
             let scrape = try await engine.scrape()
             #expect(scrape.value("pg_stat_subscription_enabled", Self.subscription) == 1)
             #expect(scrape.value("pg_stat_subscription_worker_up", Self.subscription) == 1)
@@ -53,17 +61,11 @@ import TestSupport
             #expect(try await eventually {
                 (try await engine.scrape().value("pg_stat_replication_slots_decoded_txns_total", Self.slot) ?? 0) > decoded
             })
-        } cleanup: {
-            await engine.shutdown()
-            await primary.close()
         }
     }
 
     @Test func aDisabledSubscriptionStopsItsWorkerAndItsSlotLagGrowsUntilItIsEnabled() async throws {
-        let engine = try harness()
-        let primary = try await publisher()
-        let subscriber = try await AdminConnection.open(bed.subscriberAdminDSN)
-        try await withCleanup {
+        try await withSessions(undo: "ALTER SUBSCRIPTION pgstack_sub ENABLE") { engine, primary, subscriber in
             try await subscriber.run("ALTER SUBSCRIPTION pgstack_sub DISABLE")
             #expect(try await eventually {
                 let scrape = try await engine.scrape()
@@ -87,22 +89,14 @@ import TestSupport
                     && (scrape.value("pg_replication_slots_confirmed_flush_lag_bytes", Self.slot) ?? .infinity) < 100_000
             })
             #expect(try await subscriber.value("SELECT count(*) >= 5000 FROM pub_events WHERE payload = repeat('x', 100)") == "t")
-        } cleanup: {
-            _ = try? await subscriber.run("ALTER SUBSCRIPTION pgstack_sub ENABLE")
-            await engine.shutdown()
-            await primary.close()
-            await subscriber.close()
         }
     }
 
     /// A row the subscriber already has stops the apply (a unique violation, retried every
     /// second): the error counter rises, and on PostgreSQL 18 the insert_exists conflict too.
     @Test func aConflictingRowCountsApplyErrorsUntilItIsRemoved() async throws {
-        let engine = try harness()
-        let primary = try await publisher()
-        let subscriber = try await AdminConnection.open(bed.subscriberAdminDSN)
         let id = Int.random(in: 1_000_000_000...2_000_000_000)
-        try await withCleanup {
+        try await withSessions(undo: "DELETE FROM pub_events WHERE id = \(id) AND payload = 'subscriber'") { engine, primary, subscriber in
             let version = Int(try await subscriber.value("SHOW server_version_num") ?? "") ?? 0
             let before = try await engine.scrape()
             let errors = try #require(before.value("pg_stat_subscription_apply_errors_total", Self.subscription))
@@ -124,11 +118,6 @@ import TestSupport
                 try await subscriber.value("SELECT payload FROM pub_events WHERE id = \(id)") == "publisher"
             })
             #expect(try await eventually { try await engine.scrape().value("pg_stat_subscription_worker_up", Self.subscription) == 1 })
-        } cleanup: {
-            _ = try? await subscriber.run("DELETE FROM pub_events WHERE id = \(id) AND payload = 'subscriber'")
-            await engine.shutdown()
-            await primary.close()
-            await subscriber.close()
         }
     }
 }
