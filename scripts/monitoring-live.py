@@ -17,6 +17,8 @@ Checks:
   4. pausing WAL replay on the replica and writing on the primary brings
      PostgresReplicationLagBytesHigh to Alertmanager; resuming replay resolves it;
   5. stopping PgBouncer brings PgBouncerDown to Alertmanager; starting it resolves it;
+     pointing the bed's subscription at a port where nothing listens brings
+     PostgresSubscriptionDown; restoring its connection resolves it;
   6. service discovery: a second Prometheus job with http_sd_configs on the exporter's /sd
      (added by reloading Prometheus) finds the four targets with their kind and config labels
      and scrapes each through /probe; a target added to the exporter's file and a SIGHUP to
@@ -24,7 +26,8 @@ Checks:
   7. sharding: two more exporters with one config of six targets, and two Prometheus jobs that
      each keep the targets of one `hashmod` shard from one exporter's /sd: every target is
      scraped once, and each PostgreSQL target has one exporter session in pg_stat_activity.
-Everything it started is stopped on exit, replay is resumed and PgBouncer restarted.
+Everything it started is stopped on exit, replay is resumed, PgBouncer restarted and the
+subscription's connection restored.
 Exit status 0 only if every check passed.
 """
 import json
@@ -287,6 +290,18 @@ def check_replication_lag_alert(am):
     wait_alert(am, "PostgresReplicationLagBytesHigh", False, 90)
 
 
+def check_subscription_down_alert(am):
+    """The subscription pointed at a port where nothing listens: enabled, and no worker."""
+    subscriber = ENV["PGSTACK_SUBSCRIBER_ADMIN_DSN"]
+    conninfo = psql(subscriber, "SELECT subconninfo FROM pg_subscription WHERE subname = 'pgstack_sub'")
+    psql(subscriber, "ALTER SUBSCRIPTION pgstack_sub CONNECTION 'host=127.0.0.1 port=1 dbname=appdb'")
+    try:
+        wait_alert(am, "PostgresSubscriptionDown", True, 90, severity="critical", target="subscriber", subname="pgstack_sub")
+    finally:
+        psql(subscriber, "ALTER SUBSCRIPTION pgstack_sub CONNECTION '" + conninfo.replace("'", "''") + "'")
+    wait_alert(am, "PostgresSubscriptionDown", False, 90)
+
+
 def check_pgbouncer_down_alert(am):
     subprocess.run([TESTBED, "stop", "pgbouncer"], check=True)
     try:
@@ -430,6 +445,7 @@ def main():
         check_inhibition(am)
         check_replication_lag_alert(am)
         check_pgbouncer_down_alert(am)
+        check_subscription_down_alert(am)
         check_service_discovery(prom, tmp, ports["exporter"], servers)
         check_sharding(prom, tmp, servers, exporter_bin)
     except Exception as e:

@@ -48,6 +48,29 @@ import TestSupport
         }
     }
 
+    /// What PostgresSubscriptionDown looks for: enabled, and no apply worker, because the
+    /// publisher it names cannot be reached (the launcher retries every second).
+    @Test func anEnabledSubscriptionWhosePublisherIsUnreachableHasNoWorker() async throws {
+        let engine = try EngineHarness([("subscriber", .postgres, bed.subscriberDSN)])
+        let subscriber = try await AdminConnection.open(bed.subscriberAdminDSN)
+        let conninfo = try #require(try await subscriber.value("SELECT subconninfo FROM pg_subscription WHERE subname = 'pgstack_sub'"))
+        let restore = "ALTER SUBSCRIPTION pgstack_sub CONNECTION '\(conninfo.replacingOccurrences(of: "'", with: "''"))'"
+        try await withCleanup {
+            try await subscriber.run("ALTER SUBSCRIPTION pgstack_sub CONNECTION 'host=127.0.0.1 port=1 dbname=appdb'")
+            #expect(try await eventually {
+                let scrape = try await engine.scrape()
+                return scrape.value("pg_stat_subscription_worker_up", Self.subscription) == 0
+                    && scrape.value("pg_stat_subscription_enabled", Self.subscription) == 1
+            })
+            try await subscriber.run(restore)
+            #expect(try await eventually { try await engine.scrape().value("pg_stat_subscription_worker_up", Self.subscription) == 1 })
+        } cleanup: {
+            _ = try? await subscriber.run(restore)
+            await engine.shutdown()
+            await subscriber.close()
+        }
+    }
+
     @Test func subscriptionsCreatedAndDroppedDuringScrapesNeverFailTheCollector() async throws {
         let engine = try EngineHarness([("subscriber", .postgres, bed.subscriberDSN)])
         let subscriber = try await AdminConnection.open(bed.subscriberAdminDSN)
