@@ -17,10 +17,10 @@ import TestSupport
     private static let slot = ["target": "primary", "slot_name": "pgstack_sub"]
 
     /// Runs `body` with an exporter on the primary and the subscriber, and superuser sessions in
-    /// appdb on both (where the table is published and subscribed); then runs `undo` on the
-    /// subscriber, whatever `body` did, and closes everything.
+    /// appdb on both (where the table is published and subscribed); then runs the `undo`
+    /// statements on the subscriber, one by one, whatever `body` did, and closes everything.
     private func withSessions(
-        undo: String? = nil, _ body: (EngineHarness, _ primary: AdminConnection, _ subscriber: AdminConnection) async throws -> Void
+        undo: [String] = [], _ body: (EngineHarness, _ primary: AdminConnection, _ subscriber: AdminConnection) async throws -> Void
     ) async throws {
         let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN), ("subscriber", .postgres, bed.subscriberDSN)])
         let primary = try await AdminConnection.open(bed.primaryAdminDSN.replacingOccurrences(of: "dbname=postgres", with: "dbname=appdb"))
@@ -28,7 +28,7 @@ import TestSupport
         try await withCleanup {
             try await body(engine, primary, subscriber)
         } cleanup: {
-            if let undo { _ = try? await subscriber.run(undo) }
+            for statement in undo { _ = try? await subscriber.run(statement) }
             await engine.shutdown()
             await primary.close()
             await subscriber.close()
@@ -65,7 +65,7 @@ import TestSupport
     }
 
     @Test func aDisabledSubscriptionStopsItsWorkerAndItsSlotLagGrowsUntilItIsEnabled() async throws {
-        try await withSessions(undo: "ALTER SUBSCRIPTION pgstack_sub ENABLE") { engine, primary, subscriber in
+        try await withSessions(undo: ["ALTER SUBSCRIPTION pgstack_sub ENABLE"]) { engine, primary, subscriber in
             try await subscriber.run("ALTER SUBSCRIPTION pgstack_sub DISABLE")
             #expect(try await eventually {
                 let scrape = try await engine.scrape()
@@ -92,11 +92,57 @@ import TestSupport
         }
     }
 
+    /// A table added to the publication is copied by a table synchronization worker (held here
+    /// by a lock on the publisher's table, which its COPY waits for): it is counted, and adds no
+    /// series of its own.
+    @Test func aTableBeingCopiedIsCountedAndAddsNoSeries() async throws {
+        let holder = try await AdminConnection.open(bed.primaryAdminDSN.replacingOccurrences(of: "dbname=postgres", with: "dbname=appdb"))
+        try await withCleanup {
+            try await withSessions(undo: ["ALTER SUBSCRIPTION pgstack_sub REFRESH PUBLICATION", "DROP TABLE IF EXISTS pub_sync_probe"]) { engine, primary, subscriber in
+                let syncing = Self.subscription.merging(["worker_type": "table synchronization"]) { $1 }
+                func subscriptionSeries(_ scrape: ScrapeText) -> Int {
+                    scrape.samples.filter { $0.name.hasPrefix("pg_stat_subscription_") && $0.labels["target"] == "subscriber" }.count
+                }
+                let before = try await engine.scrape()
+                #expect(before.value("pg_stat_subscription_workers", syncing) == 0)
+                // Dropping the table also takes it out of the publication, should a run have left it.
+                try await primary.run("""
+                    DROP TABLE IF EXISTS pub_sync_probe; CREATE TABLE pub_sync_probe (id int PRIMARY KEY);
+                    INSERT INTO pub_sync_probe SELECT generate_series(1, 1000); GRANT SELECT ON pub_sync_probe TO pgstack_logical;
+                    ALTER PUBLICATION pgstack_pub ADD TABLE pub_sync_probe
+                    """)
+                try await holder.run("BEGIN; LOCK TABLE pub_sync_probe IN ACCESS EXCLUSIVE MODE")
+                do {
+                    try await subscriber.run("DROP TABLE IF EXISTS pub_sync_probe; CREATE TABLE pub_sync_probe (id int PRIMARY KEY)")
+                    try await subscriber.run("ALTER SUBSCRIPTION pgstack_sub REFRESH PUBLICATION")
+                    #expect(try await eventually { try await engine.scrape().value("pg_stat_subscription_workers", syncing) == 1 })
+                    let copying = try await engine.scrape()
+                    #expect(subscriptionSeries(copying) == subscriptionSeries(before))
+                } catch {
+                    try await holder.run("COMMIT")  // before the undo, which waits for the copy
+                    throw error
+                }
+                try await holder.run("COMMIT")
+                #expect(try await eventually(timeout: .seconds(30)) {
+                    let copied = try await subscriber.value("SELECT count(*) FROM pub_sync_probe")
+                    let workers = try await engine.scrape().value("pg_stat_subscription_workers", syncing)
+                    return copied == "1000" && workers == 0
+                })
+                try await primary.run("DROP TABLE pub_sync_probe")
+            }
+            // The copy's own slot on the publisher is gone with it.
+            #expect(try await eventually { try await holder.value("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pg\\_%\\_sync\\_%'") == "0" })
+        } cleanup: {
+            _ = try? await holder.run("ROLLBACK")
+            await holder.close()
+        }
+    }
+
     /// A row the subscriber already has stops the apply (a unique violation, retried every
     /// second): the error counter rises, and on PostgreSQL 18 the insert_exists conflict too.
     @Test func aConflictingRowCountsApplyErrorsUntilItIsRemoved() async throws {
         let id = Int.random(in: 1_000_000_000...2_000_000_000)
-        try await withSessions(undo: "DELETE FROM pub_events WHERE id = \(id) AND payload = 'subscriber'") { engine, primary, subscriber in
+        try await withSessions(undo: ["DELETE FROM pub_events WHERE id = \(id) AND payload = 'subscriber'"]) { engine, primary, subscriber in
             let version = Int(try await subscriber.value("SHOW server_version_num") ?? "") ?? 0
             let before = try await engine.scrape()
             let errors = try #require(before.value("pg_stat_subscription_apply_errors_total", Self.subscription))
