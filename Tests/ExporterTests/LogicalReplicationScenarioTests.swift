@@ -93,10 +93,10 @@ import TestSupport
     }
 
     /// A table added to the publication is copied by a table synchronization worker (held here
-    /// by a lock on the publisher's table, which its COPY waits for): it is counted, and adds no
-    /// series of its own.
+    /// by a SHARE lock on the subscriber's table, which its COPY waits for and REFRESH does not):
+    /// it is counted, and adds no series of its own.
     @Test func aTableBeingCopiedIsCountedAndAddsNoSeries() async throws {
-        let holder = try await AdminConnection.open(bed.primaryAdminDSN.replacingOccurrences(of: "dbname=postgres", with: "dbname=appdb"))
+        let holder = try await AdminConnection.open(bed.subscriberAdminDSN)
         try await withCleanup {
             try await withSessions(undo: ["ALTER SUBSCRIPTION pgstack_sub REFRESH PUBLICATION", "DROP TABLE IF EXISTS pub_sync_probe"]) { engine, primary, subscriber in
                 let syncing = Self.subscription.merging(["worker_type": "table synchronization"]) { $1 }
@@ -111,9 +111,9 @@ import TestSupport
                     INSERT INTO pub_sync_probe SELECT generate_series(1, 1000); GRANT SELECT ON pub_sync_probe TO pgstack_logical;
                     ALTER PUBLICATION pgstack_pub ADD TABLE pub_sync_probe
                     """)
-                try await holder.run("BEGIN; LOCK TABLE pub_sync_probe IN ACCESS EXCLUSIVE MODE")
+                try await subscriber.run("DROP TABLE IF EXISTS pub_sync_probe; CREATE TABLE pub_sync_probe (id int PRIMARY KEY)")
+                try await holder.run("BEGIN; LOCK TABLE pub_sync_probe IN SHARE MODE")
                 do {
-                    try await subscriber.run("DROP TABLE IF EXISTS pub_sync_probe; CREATE TABLE pub_sync_probe (id int PRIMARY KEY)")
                     try await subscriber.run("ALTER SUBSCRIPTION pgstack_sub REFRESH PUBLICATION")
                     #expect(try await eventually { try await engine.scrape().value("pg_stat_subscription_workers", syncing) == 1 })
                     let copying = try await engine.scrape()
@@ -128,10 +128,10 @@ import TestSupport
                     let workers = try await engine.scrape().value("pg_stat_subscription_workers", syncing)
                     return copied == "1000" && workers == 0
                 })
+                // The copy's own slot on the publisher is gone with it.
+                #expect(try await eventually { try await primary.value("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pg\\_%\\_sync\\_%'") == "0" })
                 try await primary.run("DROP TABLE pub_sync_probe")
             }
-            // The copy's own slot on the publisher is gone with it.
-            #expect(try await eventually { try await holder.value("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pg\\_%\\_sync\\_%'") == "0" })
         } cleanup: {
             _ = try? await holder.run("ROLLBACK")
             await holder.close()
