@@ -210,9 +210,13 @@ import TestSupport
                 #expect(try await eventually { try await engine.scrape().value("pg_replication_slots_active", slot) == 0 })
                 let before = try await engine.scrape().value("pg_replication_slots_pg_wal_lsn_diff", slot) ?? -1
                 try await primary.run("CREATE TABLE IF NOT EXISTS slot_probe (n int); INSERT INTO slot_probe SELECT generate_series(1, 20000)")
-                let after = try await engine.scrape()
                 #expect(before >= 0)
-                #expect((after.value("pg_replication_slots_pg_wal_lsn_diff", slot) ?? 0) > before + 100_000)
+                // pg_current_wal_lsn() is the write position: with synchronous_commit off the WAL
+                // may wait in the buffers for the WAL writer (wal_writer_delay) before it counts.
+                #expect(try await eventually {
+                    (try await engine.scrape().value("pg_replication_slots_pg_wal_lsn_diff", slot) ?? 0) > before + 100_000
+                })
+                let after = try await engine.scrape()
                 #expect(after.value("pg_replication_slots_wal_status", slot.merging(["wal_status": "reserved"]) { $1 }) == 1)
                 #expect(after.value("pg_stat_replication_standbys", ["target": "primary", "state": "streaming"]) == streaming - 1)
             } catch {
