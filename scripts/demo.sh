@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/demo.sh — one command for a fresh machine: installs the dependencies,
 # builds pgstack_exporter, starts the loopback test bed (PostgreSQL primary +
-# replica + PgBouncer) and runs the exporter against it in the foreground.
+# replica + PgBouncer + logical-replication subscriber) and runs the exporter against it in the foreground.
 # Ctrl-C stops the exporter and brings the test bed down.
 #
 # Environment:
@@ -45,6 +45,7 @@ dir="$PGSTACK_TESTBED_DIR"
 write_secret "$dir/primary.dsn" "$PGSTACK_PRIMARY_DSN"
 write_secret "$dir/replica.dsn" "$PGSTACK_REPLICA_DSN"
 write_secret "$dir/pgbouncer.dsn" "$PGSTACK_PGBOUNCER_DSN"
+write_secret "$dir/subscriber.dsn" "$PGSTACK_SUBSCRIBER_DSN"
 config="$dir/pgstack_exporter.yml"
 cat >"$config" <<YAML
 targets:
@@ -57,6 +58,9 @@ targets:
   - name: pgbouncer
     kind: pgbouncer
     dsn_file: $dir/pgbouncer.dsn
+  - name: subscriber
+    kind: postgres
+    dsn_file: $dir/subscriber.dsn
 YAML
 
 # Step 7: tell the user where to look, then run the exporter in the foreground.
@@ -67,8 +71,10 @@ pgstack_exporter demo
   try:       curl -s http://127.0.0.1:$PORT/metrics
              curl -s http://127.0.0.1:$PORT/
              curl -s http://127.0.0.1:$PORT/healthz
-  servers:   PostgreSQL $PGSTACK_PG_VERSION: primary 127.0.0.1:$PGSTACK_PRIMARY_PORT, replica 127.0.0.1:$PGSTACK_REPLICA_PORT, pgbouncer 127.0.0.1:$PGSTACK_PGBOUNCER_PORT
+  servers:   PostgreSQL $PGSTACK_PG_VERSION: primary 127.0.0.1:$PGSTACK_PRIMARY_PORT, replica 127.0.0.1:$PGSTACK_REPLICA_PORT, pgbouncer 127.0.0.1:$PGSTACK_PGBOUNCER_PORT,
+             subscriber 127.0.0.1:$PGSTACK_SUBSCRIBER_PORT (subscription pgstack_sub to appdb.pub_events)
   play:      $TESTBED stop primary; $TESTBED start primary
+             $TESTBED psql subscriber -d appdb -c 'ALTER SUBSCRIPTION pgstack_sub DISABLE'
              $TESTBED psql primary
   stop:      Ctrl-C
 

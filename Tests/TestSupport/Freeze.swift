@@ -5,7 +5,7 @@ import Foundation
 public struct Freeze: Sendable {
     let pids: [String]
 
-    /// Stops `server` (`primary`, `replica` or `pgbouncer`): PostgreSQL's postmaster and every
+    /// Stops `server` (`primary`, `replica`, `subscriber` or `pgbouncer`): PostgreSQL's postmaster and every
     /// backend, or the PgBouncer process.
     public static func stop(_ server: String) async throws -> Freeze {
         let directory = ProcessInfo.processInfo.environment["PGSTACK_TESTBED_DIR"] ?? "/tmp/pgstack-testbed"

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 /// The test bed started by `scripts/testbed.py up`: a PostgreSQL primary (15 unless
-/// `PGSTACK_PG_VERSION` says 17 or 18), its streaming
-/// replica and PgBouncer, on loopback. `scripts/test.sh` exports its settings; a test that needs
+/// `PGSTACK_PG_VERSION` says 17 or 18), its streaming replica, PgBouncer and a subscriber
+/// (subscription `pgstack_sub` to the primary's publication of `appdb.pub_events`), on loopback. `scripts/test.sh` exports its settings; a test that needs
 /// it fails with a clear message when they are missing.
 public struct TestBed: Sendable {
     public let primaryDSN: String
@@ -11,6 +11,9 @@ public struct TestBed: Sendable {
     public let pgbouncerDSN: String
     public let primaryAdminDSN: String
     public let replicaAdminDSN: String
+    public let subscriberDSN: String
+    /// The subscriber's superuser, in `appdb` (where the subscription is).
+    public let subscriberAdminDSN: String
     /// The application role's path to `appdb` through PgBouncer (pool size 5).
     public let appPgbouncerDSN: String
     /// The same through the `appdb_pool1` entry, whose pools hold one server connection.
@@ -40,6 +43,8 @@ public struct TestBed: Sendable {
             pgbouncerDSN: try value("PGSTACK_PGBOUNCER_DSN"),
             primaryAdminDSN: try value("PGSTACK_PRIMARY_ADMIN_DSN"),
             replicaAdminDSN: try value("PGSTACK_REPLICA_ADMIN_DSN"),
+            subscriberDSN: try value("PGSTACK_SUBSCRIBER_DSN"),
+            subscriberAdminDSN: try value("PGSTACK_SUBSCRIBER_ADMIN_DSN"),
             appPgbouncerDSN: try value("PGSTACK_APP_PGBOUNCER_DSN"),
             appPool1PgbouncerDSN: try value("PGSTACK_APP_POOL1_PGBOUNCER_DSN"),
             monitorPassword: try value("PGSTACK_MONITOR_PASSWORD"),
@@ -59,7 +64,7 @@ public struct TestBed: Sendable {
         primaryDSN.replacingOccurrences(of: "password=\(monitorPassword)", with: "password=\(password)")
     }
 
-    /// Stops one server (`primary`, `replica` or `pgbouncer`).
+    /// Stops one server (`primary`, `replica`, `pgbouncer` or `subscriber`).
     public func stop(_ server: String) async throws {
         try await Command.check(script, ["stop", server])
     }
