@@ -85,7 +85,7 @@ fi
 # The version matrix: the collector, engine, custom query, role and fault suites again on
 # PostgreSQL 17 and 18 (PyPI server builds; the whole suite ran on 15 above), each on a bed of
 # its own in a subshell (the 15 bed's settings stay), brought down afterwards.
-MATRIX_SUITES='IOScenarioTests|UnusedIndexesScenarioTests|ExporterEngineTests|ReplicationScenarioTests|WorkloadScenarioTests|DiscoveryTests|CustomQueryScrapeTests|LimitedRoleTests|FaultMatrixTests|ResilienceTests|ScrapeOverHTTPTests|ConnectionTests'
+MATRIX_SUITES='LogicalReplicationScenarioTests|LogicalReplicationHostileTests|IOScenarioTests|UnusedIndexesScenarioTests|ExporterEngineTests|ReplicationScenarioTests|WorkloadScenarioTests|DiscoveryTests|CustomQueryScrapeTests|LimitedRoleTests|FaultMatrixTests|ResilienceTests|ScrapeOverHTTPTests|ConnectionTests'
 matrix_run() (  # matrix_run VERSION LOG
     unset PGSTACK_PG_BIN  # the 15 bed's binaries, which would win over PGSTACK_PG_VERSION
     export PGSTACK_PG_VERSION=$1 PGSTACK_TESTBED_DIR="${PGSTACK_TESTBED_DIR:-/tmp/pgstack-testbed}-pg$1"
