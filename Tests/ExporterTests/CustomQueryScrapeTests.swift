@@ -39,8 +39,8 @@ import TestSupport
                 #expect(scrape.value("pg_custom_oldest_transaction_age_milliseconds", ["target": target]) != nil)
             }
             let slots = scrape.samples("pg_custom_slots_retained_bytes", ["target": "primary"])
-            #expect(slots.count == 1, "the bed's one physical slot")
-            #expect(slots.first?.labels["slot_type"] == "physical")
+            #expect(slots.count == 2, "the bed's slots: the replica's and the subscriber's")
+            #expect(Set(slots.compactMap { $0.labels["slot_type"] }) == ["physical", "logical"])
             #expect(scrape.samples("pg_custom_slots_retained_bytes", ["target": "replica"]).isEmpty)
             #expect(scrape.samples("pg_custom_xlog_position_bytes").isEmpty, "runonserver <10.0.0 skips it")
             #expect(scrape.value("pg_up", ["target": "primary"]) == 1)
