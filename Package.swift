@@ -182,7 +182,7 @@ let package = Package(
 let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
     ("FuzzDuration", ["Exporter"]),
     ("FuzzConnectionString", ["PostgresClient"]),
-    ("FuzzConfiguration", ["Exporter"]),
+    ("FuzzConfiguration", ["Exporter", "Collectors", "PostgresClient"]),
     ("FuzzTextEncoder", ["Exposition"]),
 ]
 package.products += fuzzTargets.map { .executable(name: $0.name, targets: [$0.name]) }
