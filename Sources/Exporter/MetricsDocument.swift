@@ -15,11 +15,13 @@ public enum MetricsDocument {
             [drop-in-names.md](drop-in-names.md).
 
             Versions: the SQL is chosen per server version and columns are mapped by name, for
-            PostgreSQL 13 to 18 and PgBouncer 1.8 to 1.25. PostgreSQL 15.18 and PgBouncer 1.18 run
-            for real in the test suite; the answers of PostgreSQL 15, 17 and 18 to every collector's
-            SQL are recorded from real servers and replayed without one; the other versions are
-            tested through the SQL each gets and the column lists their documentation gives. A
-            metric whose help names a version range is absent outside it.
+            PostgreSQL 13 to 18 and PgBouncer 1.8 to 1.25. The versions column gives the first
+            PostgreSQL release whose SQL reads the metric; a metric whose help names a version
+            range is absent outside it. PostgreSQL 15, 17 and 18 and PgBouncer 1.18 run for real
+            in the test suite (the whole suite on 15, the collector suites on all three); the
+            answers of 15, 17 and 18 to every collector's SQL are also recorded and replayed
+            without a server; the other versions are tested through the SQL each gets and the
+            column lists their documentation gives.
 
             Every default collector works with a role that has only `pg_monitor` (PostgreSQL) or is
             in `stats_users` (PgBouncer). `pg_wal_segments`, `pg_wal_size_bytes` and
