@@ -88,7 +88,10 @@ import TestSupport
                 return scrape.value("pg_stat_subscription_worker_up", Self.subscription) == 1
                     && (scrape.value("pg_replication_slots_confirmed_flush_lag_bytes", Self.slot) ?? .infinity) < 100_000
             })
-            #expect(try await subscriber.value("SELECT count(*) >= 5000 FROM pub_events WHERE payload = repeat('x', 100)") == "t")
+            // The slot may confirm a keepalive's position a moment before the rows are visible.
+            #expect(try await eventually(timeout: .seconds(30)) {
+                try await subscriber.value("SELECT count(*) >= 5000 FROM pub_events WHERE payload = repeat('x', 100)") == "t"
+            })
         }
     }
 
