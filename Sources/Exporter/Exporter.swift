@@ -10,8 +10,16 @@ public final class Exporter: Sendable {
     /// The targets and settings in force, and the scrapers that serve them; replaced whole by
     /// ``reload(_:)``. A request reads it once and works on that snapshot.
     private struct State: Sendable {
-        var configuration: ExporterConfiguration
-        var scrapers: [TargetScraper]
+        let configuration: ExporterConfiguration
+        let scrapers: [TargetScraper]
+        /// The scrapers by target name: `/probe` finds its target without a pass over thousands.
+        let byName: [String: TargetScraper]
+
+        init(configuration: ExporterConfiguration, scrapers: [TargetScraper]) {
+            self.configuration = configuration
+            self.scrapers = scrapers
+            byName = Dictionary(scrapers.map { ($0.target.name, $0) }, uniquingKeysWith: { first, _ in first })
+        }
     }
 
     private let state: NIOLockedValueBox<State>
@@ -88,15 +96,17 @@ public final class Exporter: Sendable {
         }
         let (retired, summary) = state.withLockedValue { state -> ([TargetScraper], String) in
             let keepAll = !timeoutsChanged(state.configuration)
+            // By name, in one pass each: a reload of thousands of targets holds the lock briefly.
             let kept = new.targets.compactMap { target in
-                keepAll ? state.scrapers.first { $0.target.hasSameSetup(as: target) } : nil
+                keepAll ? state.byName[target.name].flatMap { $0.target.hasSameSetup(as: target) ? $0 : nil } : nil
             }
-            let added = new.targets.filter { target in !kept.contains { $0.target.name == target.name } }
+            let keptByName = Dictionary(kept.map { ($0.target.name, $0) }, uniquingKeysWith: { first, _ in first })
+            let added = new.targets.filter { keptByName[$0.name] == nil }
             let fresh = Self.scrapers(for: added, in: new, reusing: kept, logger: logger)
-            let scrapers = new.targets.compactMap { target in
-                kept.first { $0.target.name == target.name } ?? fresh.first { $0.target.name == target.name }
-            }
-            let retired = state.scrapers.filter { old in !kept.contains { $0 === old } }
+            let freshByName = Dictionary(fresh.map { ($0.target.name, $0) }, uniquingKeysWith: { first, _ in first })
+            let scrapers = new.targets.compactMap { keptByName[$0.name] ?? freshByName[$0.name] }
+            let keptIDs = Set(kept.map(ObjectIdentifier.init))
+            let retired = state.scrapers.filter { !keptIDs.contains(ObjectIdentifier($0)) }
             state = State(configuration: new, scrapers: scrapers)
             return (retired, "\(new.targets.count) targets: \(kept.count) kept, \(added.count) new or changed, \(retired.count) closed")
         }
@@ -118,10 +128,8 @@ public final class Exporter: Sendable {
 
     /// Stops the blocking pools of `retired` scrapers that no scraper in force uses.
     private static func stopUnusedPools(_ retired: [TargetScraper], keeping current: [TargetScraper]) async {
-        var stopped: [ObjectIdentifier] = []
-        for pool in retired.map(\.blocking) where !current.contains(where: { $0.blocking === pool }) {
-            guard !stopped.contains(ObjectIdentifier(pool)) else { continue }
-            stopped.append(ObjectIdentifier(pool))
+        var seen = Set(current.map { ObjectIdentifier($0.blocking) })  // pools in use, then those stopped
+        for pool in retired.map(\.blocking) where seen.insert(ObjectIdentifier(pool)).inserted {
             try? await pool.shutdown()
         }
     }
@@ -161,14 +169,14 @@ public final class Exporter: Sendable {
     /// Scrapes the one target named `name` (`/probe`): its metrics and its self metrics only.
     /// `nil` as for ``scrape(budget:)``; the caller has checked that the target exists.
     public func probe(target name: String, budget: Duration) async -> [UInt8]? {
-        let selected = state.withLockedValue { $0.scrapers }.filter { $0.target.name == name }
-        return await render(selected, budget: budget) { _ in }
+        let selected = state.withLockedValue { $0.byName[name] }
+        return await render(selected.map { [$0] } ?? [], budget: budget) { _ in }
     }
 
     /// Answers a router's question about the target named `name` from a fresh query, or `nil`
     /// when no target has that name.
     public func answer(_ question: RoleQuestion, target name: String, maxLag: Duration? = nil) async -> RoleAnswer? {
-        guard let scraper = state.withLockedValue({ $0.scrapers }).first(where: { $0.target.name == name }) else { return nil }
+        guard let scraper = state.withLockedValue({ $0.byName[name] }) else { return nil }
         guard newWork.tryEnter() else {
             return RoleAnswer(target: name, question: question, ok: false, reason: "exporter busy: too many requests starting work at once; retry")
         }
@@ -186,7 +194,7 @@ public final class Exporter: Sendable {
 
     /// The configured target named `name`, if any.
     public func target(named name: String) -> TargetConfiguration? {
-        state.withLockedValue { $0.configuration.targets.first { $0.name == name } }
+        state.withLockedValue { $0.byName[name]?.target }
     }
 
     /// Scrapes `selected` at once and encodes their families, their self metrics and what

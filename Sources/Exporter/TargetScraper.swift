@@ -12,8 +12,9 @@ actor TargetScraper {
     private let databaseConnections: DatabaseConnections
     /// The databases found last, and when.
     private var discovered: (names: [String], at: ContinuousClock.Instant)?
-    /// The last complete reading of each ``Collector/refreshesWithDiscovery`` collector.
-    private var keptReadings: [String: (families: [MetricFamily], at: ContinuousClock.Instant)] = [:]
+    /// The readings of each ``Collector/refreshesWithDiscovery`` collector, by database: a pass
+    /// cut short by the deadline keeps what it read, and the next scrape goes on with the rest.
+    private var keptReadings: [String: [String: (families: [MetricFamily], at: ContinuousClock.Instant)]] = [:]
     let blocking: BlockingPool
     /// The `SET …` statements for this target's sessions (PostgreSQL), made once from its limits.
     private let sessionSettings: [String]?
@@ -160,22 +161,25 @@ actor TargetScraper {
     /// Runs a per-database collector once in each discovered database. A database that fails
     /// does not hide the others: their families are kept and the failure is returned beside them.
     private func executeInEachDatabase(_ collector: Collector, deadline: ContinuousClock.Instant) async throws -> ([MetricFamily], PostgresError?) {
-        if collector.refreshesWithDiscovery, let kept = keptReadings[collector.name], ContinuousClock.now - kept.at < target.databases.refresh {
-            return (kept.families, nil)
-        }
         let timeout = timeout(of: collector)
         var families: [MetricFamily] = []
         var failure: PostgresError?
         for database in try await discoveredDatabases(deadline: deadline) {
+            if collector.refreshesWithDiscovery, let kept = keptReadings[collector.name]?[database],
+               ContinuousClock.now - kept.at < target.databases.refresh {
+                families += kept.families
+                continue
+            }
             let pool = await databaseConnections.pool(for: database)
             do {
-                families += try await withRunner(on: pool, deadline: deadline, timeout: timeout) { try await collector.collect(from: $0) }
+                let read = try await withRunner(on: pool, deadline: deadline, timeout: timeout) { try await collector.collect(from: $0) }
+                families += read
+                if collector.refreshesWithDiscovery { keptReadings[collector.name, default: [:]][database] = (read, .now) }
             } catch {
                 failure = failure ?? (error as? PostgresError) ?? PostgresError(kind: .queryFailed, message: "\(error)")
                 discovered = nil  // a database may have gone: look again next time
             }
         }
-        if collector.refreshesWithDiscovery, failure == nil { keptReadings[collector.name] = (families, .now) }
         return (families, failure)
     }
 
@@ -193,6 +197,8 @@ actor TargetScraper {
         let result = try await withRunner(on: pool, deadline: deadline, timeout: target.limits.collectorTimeout) { try await $0.query(sql) }
         let names = result.rows.compactMap { $0.first ?? nil }
         await databaseConnections.keep(only: names)
+        let current = Set(names)
+        keptReadings = keptReadings.mapValues { $0.filter { current.contains($0.key) } }
         discovered = (names, .now)
         return names
     }

@@ -119,6 +119,48 @@ import TestSupport
         }
     }
 
+    /// One database refusing the role (`CONNECTION LIMIT 0`) fails the collector, but the five
+    /// read are kept: the scrapes after it read none of them again (pg_stat_statements counts
+    /// the collector's statement per database), and once the sixth accepts connections it
+    /// alone is read and the collector succeeds with all six.
+    @Test func aDatabaseThatFailsDoesNotMakeTheOthersBeReadAgain() async throws {
+        let prefix = Self.unique("pgstack_partial")
+        let admin = try await AdminConnection.open(bed.primaryAdminDSN)
+        let names = (0..<6).map { "\(prefix)_\($0)" }
+        let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)]) { target in
+            target.collectors = [indexesCollector]
+            target.databases.include = ["^" + prefix]
+        }
+        func reads(in database: String) async throws -> Int {
+            Int(try await admin.value("""
+                SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+                WHERE d.datname = '\(database)' AND s.query LIKE '%pg_stat_user_indexes%'
+                """) ?? "") ?? -1
+        }
+        try await withCleanup {
+            for name in names { try await admin.run("CREATE DATABASE \"\(name)\"") }
+            try await admin.run("ALTER DATABASE \"\(names[2])\" CONNECTION LIMIT 0")
+            let first = try await engine.scrape()
+            #expect(first.samples("pg_unused_indexes").count == 5)
+            #expect(first.value("pgstack_exporter_collector_success", ["collector": "indexes"]) == 0)
+            for _ in 0..<2 {
+                let again = try await engine.scrape()
+                #expect(again.samples("pg_unused_indexes").count == 5)
+            }
+            #expect(try await reads(in: names[0]) == 1, "a database read was read again")
+            try await admin.run("ALTER DATABASE \"\(names[2])\" CONNECTION LIMIT -1")
+            let recovered = try await engine.scrape()
+            #expect(recovered.samples("pg_unused_indexes").count == 6)
+            #expect(recovered.value("pgstack_exporter_collector_success", ["collector": "indexes"]) == 1)
+            #expect(try await reads(in: names[0]) == 1)
+            #expect(try await reads(in: names[2]) == 1)
+        } cleanup: {
+            await engine.shutdown()
+            for name in names { _ = try? await admin.run("DROP DATABASE IF EXISTS \"\(name)\" WITH (FORCE)") }
+            await admin.close()
+        }
+    }
+
     @Test func anIndexBeingDroppedDoesNotBlockTheScrape() async throws {
         let name = Self.unique("pgstack_dropping")
         try await scraping(databasesStartingWith: name) { engine in
