@@ -7,7 +7,6 @@ Subcommands (all output on stdout; every loop bounded in count and in time):
             concurrent scrapers, and print one table with the ratio pgstack / peer
   bouncer   scrape pgstack_exporter's PgBouncer target and time the raw SHOW queries it runs
   soak      SCRAPES scrapes as fast as one client goes, RSS every 1,000
-  scale     probe 100 named targets through /probe on a cycle; p99, CPU %, threads, connections
 
 Processes are named by PID; /proc gives CPU (utime+stime) and RSS. Database connections
 opened are read from the server's own counter, sum(pg_stat_database.sessions), through
@@ -18,69 +17,19 @@ monitoring role) and read from /proc like the exporters'.
 """
 
 import argparse
-import http.client
-import os
 import re
 import statistics
 import sys
 import threading
 import time
 
+from bench_common import cpu_seconds, fmt, memory_mib, new_conn, percentile, ratio, rss_mib, scrape, scrape_once
 from pgstack_scripts import output, run
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-# ----------------------------------------------------------------------------------------------
-# /proc
-
-
-def cpu_seconds(pid):
-    """User + system CPU seconds of process `pid` (all threads)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def memory_mib(pid):
-    """RSS, PSS and anonymous memory of `pid` in MiB (/proc/PID/smaps_rollup)."""
-    values = {}
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            parts = line.split()
-            if parts and parts[0] in ("Rss:", "Pss:", "Anonymous:"):
-                values[parts[0][:-1]] = int(parts[1]) / 1024
-    return values.get("Rss", float("nan")), values.get("Pss", float("nan")), values.get("Anonymous", float("nan"))
-
-
-def threads(pid):
-    return len(os.listdir(f"/proc/{pid}/task"))
 
 
 # ----------------------------------------------------------------------------------------------
 # HTTP
-
-
-def scrape(conn, path):
-    """One GET on a kept-alive connection; returns (seconds, status, body)."""
-    start = time.perf_counter()
-    conn.request("GET", path, headers={"Accept": "text/plain"})
-    response = conn.getresponse()
-    body = response.read()
-    return time.perf_counter() - start, response.status, body
-
-
-def new_conn(port):
-    return http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
 
 def run_sequential(port, path, count, deadline):
@@ -125,14 +74,6 @@ def run_concurrent(port, path, scrapers, each, deadline):
     if errors:
         print(f"bench: {len(errors)} failed scrapes on :{port}: {errors[:3]}", file=sys.stderr)
     return latencies
-
-
-def percentile(values, p):
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[rank]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -200,28 +141,6 @@ def measure_batch(subject, psql, fn):
     return latencies
 
 
-def fmt(value, unit):
-    if value != value:  # NaN
-        return "-"
-    if unit == "ms":
-        return f"{value * 1000:.1f}"
-    if unit == "cpu":
-        return f"{value * 1000:.2f}"
-    if unit == "MiB":
-        return f"{value:.1f}"
-    if unit == "conn":
-        return f"{value:.2f}"
-    return f"{int(value)}"
-
-
-def ratio(a, b):
-    if a != a or b != b:
-        return "-"
-    if b == 0:
-        return "0/0" if a == 0 else "∞"
-    return f"{a / b:.2f}"
-
-
 def cmd_compare(args):
     psql = args.psql.split()
     ours = Subject("pgstack", args.ours_pid, args.ours_port, args.ours_path)
@@ -283,14 +202,6 @@ def cmd_compare(args):
     check("CPU per scrape ≤ 1/3 of the peer's", cpu[0] * 3 <= cpu[1])
     check("RSS at or below the peer's", ours.rss_after <= peer.rss_after)
     check("no new DB connection per scrape", ours.sessions == 0)
-
-
-def scrape_once(port, path):
-    conn = new_conn(port)
-    try:
-        return scrape(conn, path)
-    finally:
-        conn.close()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -367,52 +278,6 @@ def cmd_soak(args):
             print(f"  {label}: ours {ours[index]:.1f} MiB, peer {peer[index]:.1f} MiB ({ratio(ours[index], peer[index])}) → {verdict}")
 
 
-# ----------------------------------------------------------------------------------------------
-# scale
-
-
-def cmd_scale(args):
-    names = [f"db{i:03d}" for i in range(args.targets)]
-    status = scrape_once(args.ours_port, f"/probe?target={names[0]}")[1]
-    if status == 404:
-        raise SystemExit("bench --scale: the exporter answered 404 on /probe?target=…: this build has no "
-                         "/probe endpoint yet (it is being added on main); scale mode needs it")
-    latencies, lock = [], threading.Lock()
-    cpu_before, start = cpu_seconds(args.ours_pid), time.monotonic()
-    max_threads = threads(args.ours_pid)
-    failures = []
-    interval = args.cycle / len(names)
-
-    def probe(name):
-        seconds, code, _ = scrape_once(args.ours_port, f"/probe?target={name}")
-        with lock:
-            (latencies.append(seconds) if code == 200 else failures.append((name, code)))
-
-    launched = []
-    for cycle in range(args.cycles):  # each target once per cycle, spread evenly over it
-        for i, name in enumerate(names):
-            due = start + cycle * args.cycle + i * interval
-            time.sleep(max(0, due - time.monotonic()))
-            t = threading.Thread(target=probe, args=(name,), daemon=True)
-            t.start()
-            launched.append(t)
-            max_threads = max(max_threads, threads(args.ours_pid))
-    for t in launched:
-        t.join(timeout=30)
-    elapsed = time.monotonic() - start
-    cpu = cpu_seconds(args.ours_pid) - cpu_before
-    held = output(args.psql.split() + ["-Atc", "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pgstack%'"],
-                  check=False, timeout=30)
-    print(f"scale: {len(names)} targets × {args.cycles} cycles of {args.cycle:.0f} s: "
-          f"{len(latencies)} probes ok, {len(failures)} failed {failures[:3]}")
-    print(f"  probe latency median {fmt(statistics.median(latencies) if latencies else float('nan'), 'ms')} ms, "
-          f"p99 {fmt(percentile(latencies, 99), 'ms')} ms")
-    print(f"  exporter CPU {100 * cpu / elapsed:.1f} % of one core "
-          f"({'target met' if cpu / elapsed < 0.10 else 'NOT met'}: < 10 %), "
-          f"threads up to {max_threads}, database connections held {held or '?'}, "
-          f"RSS {rss_mib(args.ours_pid):.1f} MiB")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -446,12 +311,6 @@ def main():
     p.add_argument("--scrapes", type=int, default=10000)
     p.set_defaults(fn=cmd_soak)
 
-    p = sub.add_parser("scale")
-    common(p)
-    p.add_argument("--targets", type=int, default=100)
-    p.add_argument("--cycle", type=float, default=15)
-    p.add_argument("--cycles", type=int, default=4)
-    p.set_defaults(fn=cmd_scale)
 
     args = parser.parse_args()
     args.fn(args)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/bench.sh — pgstack_exporter side by side with Debian's prometheus-postgres-exporter
 # (postgres_exporter 0.11.1) on a busy loopback test bed, plus the encoder micro-benchmark,
-# a soak run and a 100-target scale run. Method and results:
+# a soak run and a scale run of N targets. Method and results:
 # docs/performance.md.
 #
 # Usage:
@@ -12,8 +12,10 @@
 #                              that scripts/test.sh already built, a small busy bed, a few scrapes;
 #                              its figures are NOT the performance of a release build
 #   scripts/bench.sh --soak  only the soak (10,000 scrapes each, RSS every 1,000)
-#   scripts/bench.sh --scale only the scale run: 100 postgres targets probed through /probe on
-#                              a 15 s cycle
+#   scripts/bench.sh --scale [N]  only the scale run (default N = 1000): N targets probed
+#                              through /probe on a 15 s cycle — 28 % on the primary, 28 % on the
+#                              replica (at most 500 each), the rest PgBouncer consoles — against
+#                              an exporter with one target of each kind in the same run
 #   --no-build               use the binaries already built
 # Environment:
 #   PGSTACK_TESTBED_DIR      state dir of the bed (default /tmp/pgstack-bench; brought down at
@@ -24,17 +26,26 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-MODE=full BUILD=1
-for arg in "$@"; do
-    case $arg in
+MODE=full BUILD=1 SCALE=1000
+while [[ $# -gt 0 ]]; do
+    case $1 in
         --quick) MODE=quick ;;
         --soak) MODE=soak ;;
-        --scale) MODE=scale ;;
+        --scale) MODE=scale; [[ ${2:-} =~ ^[0-9]+$ ]] && SCALE=$2 && shift ;;
+        --scale=*) MODE=scale SCALE=${1#--scale=} ;;
         --no-build) BUILD=0 ;;
         -h | --help) usage_from_header "$0"; exit 0 ;;
-        *) log "unknown argument $arg (see --help)"; exit 2 ;;
+        *) log "unknown argument $1 (see --help)"; exit 2 ;;
     esac
+    shift
 done
+if [[ ! $SCALE =~ ^[0-9]{1,5}$ ]] || ((10#$SCALE < 3 || 10#$SCALE > 20000)); then
+    log "--scale takes a number of targets from 3 to 20000, not '$SCALE'"; exit 2
+fi
+SCALE=$((10#$SCALE))
+# The scale run's mix: PostgreSQL targets (one backend each) capped, PgBouncer consoles for the rest.
+PG_EACH=$(((SCALE * 28 + 50) / 100)); ((PG_EACH > 500)) && PG_EACH=500; ((PG_EACH < 1)) && PG_EACH=1
+BOUNCERS=$((SCALE - 2 * PG_EACH))
 export PGSTACK_TESTBED_DIR="${PGSTACK_TESTBED_DIR:-/tmp/pgstack-bench}"
 
 # Step 1: what the bench needs beyond scripts/install-deps.sh (the peer, python3 for the driver).
@@ -108,11 +119,14 @@ busy_bed() {
     local start=$SECONDS i existing
     log "busy bed: $DBS databases × $TABLES tables, statements in $STMT_DBS of them, $((ACTIVE + IDLE_TX + IDLE)) sessions"
     if [[ $MODE == scale ]]; then
-        # 100 targets each hold a connection: raise the bed's limit of 100 (a restart).
-        psql_primary -c "ALTER SYSTEM SET max_connections = 300" >/dev/null
-        psql_replica -c "ALTER SYSTEM SET max_connections = 300" >/dev/null
+        # Every target holds a connection: raise the bed's limits (the servers restart; the
+        # replica's max_connections may not be lower than the primary's; PgBouncer reloads).
+        psql_primary -c "ALTER SYSTEM SET max_connections = $((PG_EACH + 100))" >/dev/null
+        psql_replica -c "ALTER SYSTEM SET max_connections = $((PG_EACH + 100))" >/dev/null
         "$TESTBED" stop replica >&2 && "$TESTBED" stop primary >&2
         "$TESTBED" start primary >&2 && "$TESTBED" start replica >&2
+        sed -i "s/^max_client_conn = .*/max_client_conn = $((BOUNCERS + 200))/" "$PGSTACK_TESTBED_DIR/pgbouncer.ini"
+        kill -HUP "$(cat "$PGSTACK_TESTBED_DIR/pgbouncer.pid")"
     fi
     # Replay paused on the replica, so the writes below leave it behind (non-zero lag).
     psql_replica -c "SELECT pg_wal_replay_pause()" >/dev/null
@@ -177,17 +191,36 @@ PSQL_PRIMARY="${PSQL[*]} -p $PGSTACK_PRIMARY_PORT -d postgres"
 echo "bench: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $CONFIG $(basename "$BIN") ($(du -h "$BIN" | cut -f1)), peer $(prometheus-postgres-exporter --version 2>&1 | head -1)"
 
 if [[ $MODE == scale ]]; then
-    # 100 named postgres targets, over the bed's databases (one connection each).
-    {
+    # scale_targets PRIMARY REPLICA BOUNCERS: named targets (p0000…, r0000…, b0000…); the
+    # PostgreSQL ones over the bed's databases, one connection each.
+    scale_targets() {
+        local i
         echo "targets:"
-        for ((i = 0; i < 100; i++)); do
-            printf '  - name: db%03d\n    kind: postgres\n    dsn: "host=127.0.0.1 port=%s dbname=bench_%d user=pgstack_monitor password=%s"\n' \
-                "$i" "$PGSTACK_PRIMARY_PORT" "$((i % DBS))" "$PGSTACK_MONITOR_PASSWORD"
+        for ((i = 0; i < $1; i++)); do
+            # Each as a server of its own with one database: discovery finds only that one
+            # (unfiltered, each of 280 targets would read the bed's 100 databases).
+            printf '  - name: p%04d\n    kind: postgres\n    dsn: "host=127.0.0.1 port=%s dbname=bench_%d user=pgstack_monitor password=%s"\n    databases:\n      include: ["^bench_%d$"]\n' \
+                "$i" "$PGSTACK_PRIMARY_PORT" "$((i % DBS))" "$PGSTACK_MONITOR_PASSWORD" "$((i % DBS))"
         done
-    } >"$DIR/bench-scale.yml"
-    chmod 600 "$DIR/bench-scale.yml"
+        for ((i = 0; i < $2; i++)); do
+            # The replica's replay is paused since before the bench databases were created.
+            printf '  - name: r%04d\n    kind: postgres\n    dsn: "host=127.0.0.1 port=%s dbname=postgres user=pgstack_monitor password=%s"\n    databases:\n      include: ["^postgres$"]\n' \
+                "$i" "$PGSTACK_REPLICA_PORT" "$PGSTACK_MONITOR_PASSWORD"
+        done
+        for ((i = 0; i < $3; i++)); do
+            printf '  - name: b%04d\n    kind: pgbouncer\n    dsn_file: %s\n' "$i" "$DIR/bench-pgbouncer.dsn"
+        done
+    }
+    (umask 077 && scale_targets 1 1 1 >"$DIR/bench-scale-single.yml" && scale_targets "$PG_EACH" "$PG_EACH" "$BOUNCERS" >"$DIR/bench-scale.yml")
+    # Descriptors: a connection per target and the probes' HTTP connections.
+    ulimit -n "$(ulimit -Hn)"
+    start_ours scale-single "$DIR/bench-scale-single.yml"
+    SINGLE_PID=$OURS_PID SINGLE_PORT=$OURS_PORT
     start_ours scale "$DIR/bench-scale.yml"
-    "${MEASURE[@]}" scale --ours-pid "$OURS_PID" --ours-port "$OURS_PORT" --psql "$PSQL_PRIMARY" --max-seconds 300
+    python3 scripts/bench-scale.py --ours-pid "$OURS_PID" --ours-port "$OURS_PORT" --single-pid "$SINGLE_PID" \
+        --single-port "$SINGLE_PORT" --primary "$PG_EACH" --replica "$PG_EACH" --pgbouncer "$BOUNCERS" \
+        --ports "$PGSTACK_PRIMARY_PORT" "$PGSTACK_REPLICA_PORT" "$PGSTACK_PGBOUNCER_PORT"
+    echo "scale: load average after the run $(cut -d' ' -f1-3 /proc/loadavg)"
     exit 0
 fi
 

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""scripts/bench-scale.py — the scale run of scripts/bench.sh --scale N (which sets up the bed
+and starts two exporters: one with a single target of each kind, one with all N).
+
+1. Reference: the single-target exporter probed sequentially, PROBES times per kind (primary,
+   replica, PgBouncer console): its CPU per probe of each kind, and their mean weighted by the
+   mix of the scale run — what "the cost of one" is for that mix.
+2. Scale: every target of the N-target exporter probed once per CYCLE seconds, the probes spread
+   evenly over the cycle, for CYCLES cycles (the first one opens the connections; the others are
+   the steady state). Printed: probes answered, latency median and p99 (first cycle and steady
+   state), CPU per probe against the reference, CPU % of one core, the largest RSS / PSS /
+   anonymous memory, threads and descriptors seen, connections held per server, and where a
+   probe's time goes (the exporter's own collection time against the latency seen by the client).
+
+The driver runs beside the exporter on the same cores: its own CPU is printed too.
+"""
+
+import argparse
+import concurrent.futures
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+from bench_common import cpu_seconds, memory_mib, new_conn, open_fds, percentile, scrape, threads
+
+KINDS = ("primary", "replica", "pgbouncer")
+PREFIX = {"primary": "p", "replica": "r", "pgbouncer": "b"}
+SCRAPE_DURATION = b"\npgstack_exporter_scrape_duration_seconds{"
+UP = (b"\npg_up{", b"\npgbouncer_up{")
+
+
+def target_answered(body):
+    """Whether a probe's body says the target answered (`pg_up` or `pgbouncer_up` 1): a probe
+    of a target that cannot be reached is an HTTP 200 too."""
+    for name in UP:
+        start = body.find(name)
+        if start >= 0:
+            return body[start:body.find(b"\n", start + 1)].endswith(b" 1")
+    return False
+
+
+def target_name(kind, index):
+    return f"{PREFIX[kind]}{index:04d}"
+
+
+def collection_seconds(body):
+    """The exporter's own `pgstack_exporter_scrape_duration_seconds` in a probe's body."""
+    start = body.find(SCRAPE_DURATION)
+    if start < 0:
+        return float("nan")
+    line_end = body.find(b"\n", start + 1)
+    return float(body[start:line_end].rsplit(b" ", 1)[1])
+
+
+class Worker(threading.local):
+    """One kept-alive HTTP connection per driver thread, as Prometheus keeps one per target."""
+    conn = None
+
+
+def reference(args):
+    """CPU seconds per probe of each kind on the single-target exporter."""
+    per_kind = {}
+    for kind in KINDS:
+        conn = new_conn(args.single_port)
+        path = f"/probe?target={target_name(kind, 0)}"
+        for _ in range(5):  # connect and warm up
+            scrape(conn, path)
+        before = cpu_seconds(args.single_pid)
+        for _ in range(args.reference_probes):
+            _, status, body = scrape(conn, path)
+            if status != 200 or not target_answered(body):
+                raise SystemExit(f"bench --scale: reference probe of {kind} answered {status}, target answered: {target_answered(body)}")
+        per_kind[kind] = (cpu_seconds(args.single_pid) - before) / args.reference_probes
+        conn.close()
+    return per_kind
+
+
+class Samples:
+    """The largest memory, threads and descriptors of the exporter, read every second."""
+
+    def __init__(self, pid):
+        self.pid, self.rss, self.pss, self.anonymous, self.threads, self.fds = pid, 0.0, 0.0, 0.0, 0, 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.wait(1.0):
+            rss, pss, anonymous = memory_mib(self.pid)
+            self.rss, self.pss, self.anonymous = max(self.rss, rss), max(self.pss, pss), max(self.anonymous, anonymous)
+            self.threads = max(self.threads, threads(self.pid))
+            self.fds = max(self.fds, open_fds(self.pid))
+
+    def finish(self):
+        self.stop.set()
+        self.thread.join()
+
+
+def connections_held(pid, ports):
+    """Established TCP connections of process `pid` to each of `ports` (from `ss`)."""
+    out = subprocess.run(["ss", "-Htnp", "state", "established"], capture_output=True, text=True, timeout=30).stdout
+    held = {port: 0 for port in ports}
+    for line in out.splitlines():
+        if f"pid={pid}," not in line:
+            continue
+        peer = line.split()[3].rsplit(":", 1)[-1]
+        for port in ports:
+            if peer == str(port):
+                held[port] += 1
+    return held
+
+
+def run_scale(args, mix):
+    order = []  # kinds interleaved, so that every part of the cycle sees every kind
+    for index in range(max(mix.values())):
+        order += [(kind, index) for kind in KINDS if index < mix[kind]]
+    results, lock = [], threading.Lock()  # (cycle, kind, latency, status, collection seconds)
+    worker = Worker()
+
+    def probe(cycle, kind, index):
+        if worker.conn is None:
+            worker.conn = new_conn(args.ours_port)
+        try:
+            seconds, status, body = scrape(worker.conn, f"/probe?target={target_name(kind, index)}")
+            if status == 200 and not target_answered(body):
+                status = "target down"
+            collected = collection_seconds(body) if status == 200 else float("nan")
+        except Exception as error:  # noqa: BLE001 — counted as a failure and printed
+            worker.conn.close()
+            worker.conn = None
+            seconds, status, collected = float("nan"), repr(error), float("nan")
+        with lock:
+            results.append((cycle, kind, seconds, status, collected))
+
+    samples = Samples(args.ours_pid)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.workers)
+    interval = args.cycle / len(order)
+    start = time.monotonic()
+    cpu_marks = [cpu_seconds(args.ours_pid)]
+    driver_marks = [time.process_time()]
+    for cycle in range(args.cycles):
+        for i, (kind, index) in enumerate(order):
+            due = start + cycle * args.cycle + i * interval
+            time.sleep(max(0.0, due - time.monotonic()))
+            pool.submit(probe, cycle, kind, index)
+        if cycle == 0:  # steady state: from the end of the first cycle's launches on
+            time.sleep(max(0.0, start + args.cycle - time.monotonic()))
+            cpu_marks.append(cpu_seconds(args.ours_pid))
+            driver_marks.append(time.process_time())
+            steady_start = time.monotonic()
+    pool.shutdown(wait=True)
+    steady_seconds = time.monotonic() - steady_start
+    cpu_marks.append(cpu_seconds(args.ours_pid))
+    driver_marks.append(time.process_time())
+    samples.finish()
+    return results, samples, cpu_marks, driver_marks, steady_seconds
+
+
+def ms(seconds):
+    return "-" if seconds != seconds else f"{seconds * 1000:.1f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ours-pid", type=int, required=True)
+    parser.add_argument("--ours-port", type=int, required=True)
+    parser.add_argument("--single-pid", type=int, required=True)
+    parser.add_argument("--single-port", type=int, required=True)
+    for kind in KINDS:
+        parser.add_argument(f"--{kind}", type=int, required=True, help=f"{kind} targets (named {PREFIX[kind]}0000…)")
+    parser.add_argument("--ports", type=int, nargs=3, required=True, help="the primary's, replica's and PgBouncer's")
+    parser.add_argument("--cycle", type=float, default=15)
+    parser.add_argument("--cycles", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=256)
+    parser.add_argument("--reference-probes", type=int, default=200)
+    args = parser.parse_args()
+    mix = {kind: getattr(args, kind) for kind in KINDS}
+    total = sum(mix.values())
+    if args.cycles < 2 or total < 1:
+        raise SystemExit("bench --scale: needs at least one target and two cycles")
+
+    single = reference(args)
+    weighted = sum(single[kind] * mix[kind] for kind in KINDS) / total
+    print("scale: reference (one target of each kind, sequential): CPU per probe "
+          + ", ".join(f"{kind} {single[kind] * 1000:.2f} ms" for kind in KINDS)
+          + f"; weighted by this mix {weighted * 1000:.2f} ms")
+
+    results, samples, cpu_marks, driver_marks, steady_seconds = run_scale(args, mix)
+    ok = [r for r in results if r[3] == 200]
+    failed = [r for r in results if r[3] != 200]  # HTTP status, "target down" or the driver's error
+    if len(results) != total * args.cycles:
+        print(f"bench --scale: {total * args.cycles - len(results)} probes never finished", file=sys.stderr)
+    first = [r[2] for r in ok if r[0] == 0]
+    steady = [r[2] for r in ok if r[0] > 0]
+    steady_count = sum(1 for r in results if r[0] > 0)
+    cpu_per_probe = (cpu_marks[2] - cpu_marks[1]) / max(1, steady_count)
+    print(f"scale: {total} targets ({', '.join(f'{mix[k]} {k}' for k in KINDS)}) × {args.cycles} cycles of "
+          f"{args.cycle:g} s: {len(ok)} probes ok, {len(failed)} failed {[(r[1], r[3]) for r in failed[:3]]}")
+    print(f"  latency, first cycle (connecting): median {ms(statistics.median(first) if first else float('nan'))} ms, "
+          f"p99 {ms(percentile(first, 99))} ms")
+    p99 = percentile(steady, 99)
+    print(f"  latency, steady state ({len(steady)} probes): median {ms(statistics.median(steady) if steady else float('nan'))} ms, "
+          f"p99 {ms(p99)} ms → {'within 250 ms (target met)' if p99 <= 0.25 else 'over 250 ms (target NOT met)'}")
+    print(f"  CPU per probe, steady state: {cpu_per_probe * 1000:.2f} ms against {weighted * 1000:.2f} ms for one target "
+          f"({cpu_per_probe / weighted:.2f}×) → "
+          f"{'no higher than one target' if cpu_per_probe <= weighted else 'higher than one target'}; "
+          f"{100 * (cpu_marks[2] - cpu_marks[1]) / steady_seconds:.1f} % of one core")
+    held = connections_held(args.ours_pid, args.ports)
+    print(f"  largest RSS {samples.rss:.1f} MiB (PSS {samples.pss:.1f}, anonymous {samples.anonymous:.1f}), "
+          f"{samples.rss / total * 1024:.0f} KiB per target; threads up to {samples.threads}, descriptors up to {samples.fds}; "
+          "connections held: " + ", ".join(f"{kind} {held[port]}" for kind, port in zip(KINDS, args.ports)))
+    for kind in KINDS:
+        rows = [r for r in ok if r[0] > 0 and r[1] == kind]
+        if not rows:
+            continue
+        latency = statistics.median(r[2] for r in rows)
+        collected = statistics.median(r[4] for r in rows if r[4] == r[4]) if any(r[4] == r[4] for r in rows) else float("nan")
+        print(f"  where a {kind} probe's time goes (steady medians): {ms(latency)} ms seen by the client, "
+              f"{ms(collected)} ms collecting (the exporter's scrape_duration), {ms(latency - collected)} ms "
+              "waiting, encoding and on HTTP")
+    driver = driver_marks[2] - driver_marks[1]
+    print(f"  the driver itself: {100 * driver / steady_seconds:.1f} % of one core (same machine)")
+
+
+if __name__ == "__main__":
+    main()
