@@ -170,7 +170,9 @@ actor TargetScraper {
                 families += kept.families
                 continue
             }
-            let pool = await databaseConnections.pool(for: database)
+            // The database the target's own connection is in is read on that connection: a
+            // server with one database costs one connection, not two.
+            let pool = database == target.connectionString.database ? pool : await databaseConnections.pool(for: database)
             do {
                 let read = try await withRunner(on: pool, deadline: deadline, timeout: timeout) { try await collector.collect(from: $0) }
                 families += read

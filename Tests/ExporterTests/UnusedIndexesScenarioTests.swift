@@ -119,6 +119,27 @@ import TestSupport
         }
     }
 
+    /// A server whose only database is the one its DSN names (a managed instance per
+    /// application) costs one connection: the per-database reading runs on the target's own.
+    @Test func theTargetsOwnDatabaseIsReadOnItsOwnConnection() async throws {
+        let admin = try await AdminConnection.open(bed.primaryAdminDSN)
+        let application = "pgstack_own_\(UInt32.random(in: 0...UInt32.max))"
+        let dsn = TestBed.withApplicationName(bed.primaryDSN, application)
+        let database = try #require(try ConnectionString(dsn).database)
+        let engine = try EngineHarness([("primary", .postgres, dsn)]) { target in
+            target.collectors = [serverCollector, indexesCollector]
+            target.databases.include = ["^" + database + "$"]
+        }
+        try await withCleanup {
+            let scrape = try await engine.scrape()
+            #expect(scrape.samples("pg_unused_indexes").map { $0.labels["datname"] } == [database])
+            #expect(try await admin.value("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(application)'") == "1")
+        } cleanup: {
+            await engine.shutdown()
+            await admin.close()
+        }
+    }
+
     /// One database refusing the role (`CONNECTION LIMIT 0`) fails the collector, but the five
     /// read are kept: the scrapes after it read none of them again (pg_stat_statements counts
     /// the collector's statement per database), and once the sixth accepts connections it
