@@ -192,6 +192,11 @@ def main():
     failed = [r for r in results if r[3] != 200]  # HTTP status, "target down" or the driver's error
     if len(results) != total * args.cycles:
         print(f"bench --scale: {total * args.cycles - len(results)} probes never finished", file=sys.stderr)
+    for cycle in range(args.cycles):
+        answered = [r[2] for r in ok if r[0] == cycle]
+        refused = sum(1 for r in failed if r[0] == cycle)
+        print(f"  cycle {cycle + 1}: {len(answered)} ok, {refused} failed, median {ms(statistics.median(answered) if answered else float('nan'))} ms, "
+              f"p99 {ms(percentile(answered, 99))} ms")
     first = [r[2] for r in ok if r[0] == 0]
     steady = [r[2] for r in ok if r[0] > 0]
     steady_count = sum(1 for r in results if r[0] > 0)

@@ -21,6 +21,7 @@
 #   PGSTACK_TESTBED_DIR      state dir of the bed (default /tmp/pgstack-bench; brought down at
 #                              the end unless PGSTACK_KEEP_TESTBED=1)
 #   PGSTACK_BENCH_BINARY     another pgstack_exporter binary to measure (e.g. an older build)
+#   PGSTACK_SCALE_CYCLES     15 s cycles of the scale run (default 5; the first one connects)
 # Exit status: non-zero when a step fails. Targets missed are printed, never fatal: timings on
 # a shared machine are too noisy to gate on.
 set -euo pipefail
@@ -119,10 +120,10 @@ busy_bed() {
     local start=$SECONDS i existing
     log "busy bed: $DBS databases × $TABLES tables, statements in $STMT_DBS of them, $((ACTIVE + IDLE_TX + IDLE)) sessions"
     if [[ $MODE == scale ]]; then
-        # Every target holds a connection: raise the bed's limits (the servers restart; the
+        # Every target holds a connection (two if its databases were not its own): raise the bed's limits (the servers restart; the
         # replica's max_connections may not be lower than the primary's; PgBouncer reloads).
-        psql_primary -c "ALTER SYSTEM SET max_connections = $((PG_EACH + 100))" >/dev/null
-        psql_replica -c "ALTER SYSTEM SET max_connections = $((PG_EACH + 100))" >/dev/null
+        psql_primary -c "ALTER SYSTEM SET max_connections = $((2 * PG_EACH + 100))" >/dev/null
+        psql_replica -c "ALTER SYSTEM SET max_connections = $((2 * PG_EACH + 100))" >/dev/null
         "$TESTBED" stop replica >&2 && "$TESTBED" stop primary >&2
         "$TESTBED" start primary >&2 && "$TESTBED" start replica >&2
         sed -i "s/^max_client_conn = .*/max_client_conn = $((BOUNCERS + 200))/" "$PGSTACK_TESTBED_DIR/pgbouncer.ini"
@@ -219,7 +220,7 @@ if [[ $MODE == scale ]]; then
     start_ours scale "$DIR/bench-scale.yml"
     python3 scripts/bench-scale.py --ours-pid "$OURS_PID" --ours-port "$OURS_PORT" --single-pid "$SINGLE_PID" \
         --single-port "$SINGLE_PORT" --primary "$PG_EACH" --replica "$PG_EACH" --pgbouncer "$BOUNCERS" \
-        --ports "$PGSTACK_PRIMARY_PORT" "$PGSTACK_REPLICA_PORT" "$PGSTACK_PGBOUNCER_PORT"
+        --ports "$PGSTACK_PRIMARY_PORT" "$PGSTACK_REPLICA_PORT" "$PGSTACK_PGBOUNCER_PORT" --cycles "${PGSTACK_SCALE_CYCLES:-5}"
     echo "scale: load average after the run $(cut -d' ' -f1-3 /proc/loadavg)"
     exit 0
 fi
