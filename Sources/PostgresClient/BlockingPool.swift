@@ -6,6 +6,9 @@ import NIOPosix
 /// core, two here) and NIO's event loops must never block, so each call is handed to this
 /// dedicated pool of threads instead. Size it to the number of connections that can be busy at
 /// once (cancel requests and host name lookups take threads of their own: ``DetachedCall``).
+/// Connecting and closing (``handOff(_:)``) run on a second set of threads of the same size:
+/// targets that black-hole their connects hold those until the connect timeout, never the
+/// threads that connected targets' queries need.
 ///
 /// The pool is also a `TaskExecutor`: a task started with it as its executor preference
 /// (`Task(executorPreference:)`) runs its nonisolated code on these threads, where
@@ -13,16 +16,20 @@ import NIOPosix
 /// that way: its collectors, one after the other, cost no thread hand-off per statement.
 public final class BlockingPool: TaskExecutor {
     private let threads: NIOThreadPool
-    /// How many threads it runs.
+    /// Where ``handOff(_:)`` runs its calls.
+    private let handOffThreads: NIOThreadPool
+    /// How many threads it runs for queries (and as many again for hand-offs).
     public let threadCount: Int
     /// Set on a thread once it has run one of this pool's tasks: it is one of ours.
     private let ownThread = ThreadSpecificVariable<OwnThread>()
 
-    /// Starts `threadCount` threads.
+    /// Starts `threadCount` threads for queries and as many for hand-offs.
     public init(threadCount: Int) {
         self.threadCount = max(1, threadCount)
         threads = NIOThreadPool(numberOfThreads: self.threadCount)
+        handOffThreads = NIOThreadPool(numberOfThreads: self.threadCount)
         threads.start()
+        handOffThreads.start()
     }
 
     /// Runs `body` on one of the pool's threads and returns its result: at once when called on
@@ -33,11 +40,12 @@ public final class BlockingPool: TaskExecutor {
         return try await threads.runIfActive(body)
     }
 
-    /// Runs `body` on another of the pool's threads, even when called on one: for a call made
-    /// while an actor is held (a connection pool opening a connection), so that the actor
-    /// serves others while `body` blocks.
+    /// Runs `body` on one of the hand-off threads: for a call made while an actor is held (a
+    /// connection pool opening or closing a connection), so that the actor serves others while
+    /// `body` blocks, and so that connects hanging on unreachable targets leave the query
+    /// threads free.
     public func handOff<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await threads.runIfActive(body)
+        try await handOffThreads.runIfActive(body)
     }
 
     /// Whether the calling thread is one of this pool's (synchronous, so that it may read the
@@ -65,6 +73,7 @@ public final class BlockingPool: TaskExecutor {
     /// Stops the threads once the work already handed over has finished.
     public func shutdown() async throws {
         try await threads.shutdownGracefully()
+        try await handOffThreads.shutdownGracefully()
     }
 }
 

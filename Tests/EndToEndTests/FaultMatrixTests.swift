@@ -107,6 +107,29 @@ import TestSupport
         }
     }
 
+    /// More targets hanging in connect than the exporter has threads for queries (16): the
+    /// connected primary's probe is still answered at once.
+    @Test func moreSilentTargetsThanQueryThreadsDoNotStallAConnectedTarget() async throws {
+        let silent = try SilentServer()
+        defer { silent.close() }
+        let names = (0..<20).map { "silent\($0)" }
+        let exporter = try await start(application: "pgstack_fault_many_silent", extra: names.map {
+            "  - name: \($0)\n    kind: postgres\n    dsn: \"host=127.0.0.1 port=\(silent.port) dbname=postgres user=x password=\(bed.monitorPassword)\"\n"
+        }.joined())
+        try await stopping(exporter) {
+            #expect(complete(try await probe(exporter, "primary").0))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for name in names { group.addTask { _ = try? await self.probe(exporter, name) } }
+                try await Task.sleep(for: .milliseconds(500))  // every silent target is connecting
+                let (primary, took) = try await probe(exporter, "primary")
+                #expect(primary.value("pg_up") == 1)
+                #expect(took < .seconds(1), "the primary waited for threads held by connects: \(took)")
+                try await group.waitForAll()
+            }
+            expectNoSecret(exporter)
+        }
+    }
+
     @Test func theExportersBackendTerminatedBetweenAndDuringScrapesIsReplaced() async throws {
         let application = "pgstack_fault_terminated"
         let exporter = try await start(application: application)

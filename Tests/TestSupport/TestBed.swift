@@ -24,9 +24,10 @@ public struct TestBed: Sendable {
     /// `scripts/testbed.py`, to stop and start servers.
     public let script: String
 
-    /// Sessions one exporter holds on a bed server with the default collectors: its connection,
-    /// and one per database (postgres, appdb) for the per-database `indexes` collector.
-    public static let exporterSessions = 3
+    /// Sessions one exporter holds on a bed server with the default collectors: its connection
+    /// (which the per-database `indexes` collector also reads its own database, postgres, on)
+    /// and one for the other database, appdb.
+    public static let exporterSessions = 2
 
     /// The bed's settings from the environment.
     public static func current() throws -> TestBed {
