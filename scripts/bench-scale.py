@@ -6,9 +6,9 @@ and starts two exporters: one with a single target of each kind, one with all N)
    replica, PgBouncer console): its CPU per probe of each kind, and their mean weighted by the
    mix of the scale run — what "the cost of one" is for that mix.
 2. Scale: every target of the N-target exporter probed once per CYCLE seconds, the probes spread
-   evenly over the cycle, for CYCLES cycles (the first one opens the connections; the others are
-   the steady state). Printed: probes answered, latency median and p99 (first cycle and steady
-   state), CPU per probe against the reference, CPU % of one core, the largest RSS / PSS /
+   evenly over the cycle, for CYCLES cycles. The first cycles open the connections; the steady
+   state is the cycles after the first one in which every target answered. Printed per cycle and
+   for the steady state: probes answered, latency median and p99, CPU per probe against the reference, CPU % of one core, the largest RSS / PSS /
    anonymous memory, threads and descriptors seen, connections held per server, and where a
    probe's time goes (the exporter's own collection time against the latency seen by the client).
 
@@ -138,24 +138,17 @@ def run_scale(args, mix):
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.workers)
     interval = args.cycle / len(order)
     start = time.monotonic()
-    cpu_marks = [cpu_seconds(args.ours_pid)]
-    driver_marks = [time.process_time()]
+    marks = [(cpu_seconds(args.ours_pid), time.process_time())]  # (ours, the driver's) at each cycle's end
     for cycle in range(args.cycles):
         for i, (kind, index) in enumerate(order):
             due = start + cycle * args.cycle + i * interval
             time.sleep(max(0.0, due - time.monotonic()))
             pool.submit(probe, cycle, kind, index)
-        if cycle == 0:  # steady state: from the end of the first cycle's launches on
-            time.sleep(max(0.0, start + args.cycle - time.monotonic()))
-            cpu_marks.append(cpu_seconds(args.ours_pid))
-            driver_marks.append(time.process_time())
-            steady_start = time.monotonic()
+        time.sleep(max(0.0, start + (cycle + 1) * args.cycle - time.monotonic()))
+        marks.append((cpu_seconds(args.ours_pid), time.process_time()))
     pool.shutdown(wait=True)
-    steady_seconds = time.monotonic() - steady_start
-    cpu_marks.append(cpu_seconds(args.ours_pid))
-    driver_marks.append(time.process_time())
     samples.finish()
-    return results, samples, cpu_marks, driver_marks, steady_seconds
+    return results, samples, marks
 
 
 def ms(seconds):
@@ -172,7 +165,7 @@ def main():
         parser.add_argument(f"--{kind}", type=int, required=True, help=f"{kind} targets (named {PREFIX[kind]}0000…)")
     parser.add_argument("--ports", type=int, nargs=3, required=True, help="the primary's, replica's and PgBouncer's")
     parser.add_argument("--cycle", type=float, default=15)
-    parser.add_argument("--cycles", type=int, default=4)
+    parser.add_argument("--cycles", type=int, default=6)
     parser.add_argument("--workers", type=int, default=256)
     parser.add_argument("--reference-probes", type=int, default=200)
     args = parser.parse_args()
@@ -187,37 +180,46 @@ def main():
           + ", ".join(f"{kind} {single[kind] * 1000:.2f} ms" for kind in KINDS)
           + f"; weighted by this mix {weighted * 1000:.2f} ms")
 
-    results, samples, cpu_marks, driver_marks, steady_seconds = run_scale(args, mix)
+    results, samples, marks = run_scale(args, mix)
     ok = [r for r in results if r[3] == 200]
     failed = [r for r in results if r[3] != 200]  # HTTP status, "target down" or the driver's error
     if len(results) != total * args.cycles:
         print(f"bench --scale: {total * args.cycles - len(results)} probes never finished", file=sys.stderr)
-    for cycle in range(args.cycles):
-        answered = [r[2] for r in ok if r[0] == cycle]
-        refused = sum(1 for r in failed if r[0] == cycle)
-        print(f"  cycle {cycle + 1}: {len(answered)} ok, {refused} failed, median {ms(statistics.median(answered) if answered else float('nan'))} ms, "
-              f"p99 {ms(percentile(answered, 99))} ms")
-    first = [r[2] for r in ok if r[0] == 0]
-    steady = [r[2] for r in ok if r[0] > 0]
-    steady_count = sum(1 for r in results if r[0] > 0)
-    cpu_per_probe = (cpu_marks[2] - cpu_marks[1]) / max(1, steady_count)
     print(f"scale: {total} targets ({', '.join(f'{mix[k]} {k}' for k in KINDS)}) × {args.cycles} cycles of "
           f"{args.cycle:g} s: {len(ok)} probes ok, {len(failed)} failed {[(r[1], r[3]) for r in failed[:3]]}")
-    print(f"  latency, first cycle (connecting): median {ms(statistics.median(first) if first else float('nan'))} ms, "
-          f"p99 {ms(percentile(first, 99))} ms")
+    # Steady state: the cycles after the first one in which every target answered (all connected).
+    clean = None
+    for cycle in range(args.cycles):
+        answered = [r[2] for r in ok if r[0] == cycle]
+        cpu = (marks[cycle + 1][0] - marks[cycle][0]) / total
+        print(f"  cycle {cycle + 1}: {len(answered)} ok, {total - len(answered)} failed, median "
+              f"{ms(statistics.median(answered) if answered else float('nan'))} ms, p99 {ms(percentile(answered, 99))} ms, "
+              f"CPU per probe {cpu * 1000:.2f} ms")
+        if clean is None and len(answered) == total:
+            clean = cycle
+    steady_cycles = range(clean + 1, args.cycles) if clean is not None else range(0)
+    if not steady_cycles:
+        print("  no steady state: no cycle in which every target answered was followed by another; run more cycles "
+              "(PGSTACK_SCALE_CYCLES)")
+        return
+    steady = [r[2] for r in ok if r[0] in steady_cycles]
+    first, last = steady_cycles[0], steady_cycles[-1] + 1
+    seconds = (last - first) * args.cycle
+    cpu_per_probe = (marks[last][0] - marks[first][0]) / (total * len(steady_cycles))
     p99 = percentile(steady, 99)
-    print(f"  latency, steady state ({len(steady)} probes): median {ms(statistics.median(steady) if steady else float('nan'))} ms, "
-          f"p99 {ms(p99)} ms → {'within 250 ms (target met)' if p99 <= 0.25 else 'over 250 ms (target NOT met)'}")
+    print(f"  steady state (cycles {first + 1}–{last}, after every target had answered): {len(steady)} of "
+          f"{total * len(steady_cycles)} ok, median {ms(statistics.median(steady))} ms, p99 {ms(p99)} ms → "
+          f"{'within 250 ms (target met)' if p99 <= 0.25 else 'over 250 ms (target NOT met)'}")
     print(f"  CPU per probe, steady state: {cpu_per_probe * 1000:.2f} ms against {weighted * 1000:.2f} ms for one target "
           f"({cpu_per_probe / weighted:.2f}×) → "
           f"{'no higher than one target' if cpu_per_probe <= weighted else 'higher than one target'}; "
-          f"{100 * (cpu_marks[2] - cpu_marks[1]) / steady_seconds:.1f} % of one core")
+          f"{100 * (marks[last][0] - marks[first][0]) / seconds:.1f} % of one core")
     held = connections_held(args.ours_pid, args.ports)
     print(f"  largest RSS {samples.rss:.1f} MiB (PSS {samples.pss:.1f}, anonymous {samples.anonymous:.1f}), "
           f"{samples.rss / total * 1024:.0f} KiB per target; threads up to {samples.threads}, descriptors up to {samples.fds}; "
           "connections held: " + ", ".join(f"{kind} {held[port]}" for kind, port in zip(KINDS, args.ports)))
     for kind in KINDS:
-        rows = [r for r in ok if r[0] > 0 and r[1] == kind]
+        rows = [r for r in ok if r[0] in steady_cycles and r[1] == kind]
         if not rows:
             continue
         latency = statistics.median(r[2] for r in rows)
@@ -225,8 +227,7 @@ def main():
         print(f"  where a {kind} probe's time goes (steady medians): {ms(latency)} ms seen by the client, "
               f"{ms(collected)} ms collecting (the exporter's scrape_duration), {ms(latency - collected)} ms "
               "waiting, encoding and on HTTP")
-    driver = driver_marks[2] - driver_marks[1]
-    print(f"  the driver itself: {100 * driver / steady_seconds:.1f} % of one core (same machine)")
+    print(f"  the driver itself: {100 * (marks[last][1] - marks[first][1]) / seconds:.1f} % of one core (same machine)")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@
 #   PGSTACK_TESTBED_DIR      state dir of the bed (default /tmp/pgstack-bench; brought down at
 #                              the end unless PGSTACK_KEEP_TESTBED=1)
 #   PGSTACK_BENCH_BINARY     another pgstack_exporter binary to measure (e.g. an older build)
-#   PGSTACK_SCALE_CYCLES     15 s cycles of the scale run (default 5; the first one connects)
+#   PGSTACK_SCALE_CYCLES     15 s cycles of the scale run (default 6; the first ones connect)
 # Exit status: non-zero when a step fails. Targets missed are printed, never fatal: timings on
 # a shared machine are too noisy to gate on.
 set -euo pipefail
@@ -126,8 +126,10 @@ busy_bed() {
         psql_replica -c "ALTER SYSTEM SET max_connections = $((2 * PG_EACH + 100))" >/dev/null
         "$TESTBED" stop replica >&2 && "$TESTBED" stop primary >&2
         "$TESTBED" start primary >&2 && "$TESTBED" start replica >&2
+        # PgBouncer needs a descriptor per client: restarted with the hard limit as its soft one.
+        ulimit -n "$(ulimit -Hn)"
         sed -i "s/^max_client_conn = .*/max_client_conn = $((BOUNCERS + 200))/" "$PGSTACK_TESTBED_DIR/pgbouncer.ini"
-        kill -HUP "$(cat "$PGSTACK_TESTBED_DIR/pgbouncer.pid")"
+        "$TESTBED" stop pgbouncer >&2 && "$TESTBED" start pgbouncer >&2
     fi
     # Replay paused on the replica, so the writes below leave it behind (non-zero lag).
     psql_replica -c "SELECT pg_wal_replay_pause()" >/dev/null
@@ -213,14 +215,12 @@ if [[ $MODE == scale ]]; then
         done
     }
     (umask 077 && scale_targets 1 1 1 >"$DIR/bench-scale-single.yml" && scale_targets "$PG_EACH" "$PG_EACH" "$BOUNCERS" >"$DIR/bench-scale.yml")
-    # Descriptors: a connection per target and the probes' HTTP connections.
-    ulimit -n "$(ulimit -Hn)"
     start_ours scale-single "$DIR/bench-scale-single.yml"
     SINGLE_PID=$OURS_PID SINGLE_PORT=$OURS_PORT
     start_ours scale "$DIR/bench-scale.yml"
     python3 scripts/bench-scale.py --ours-pid "$OURS_PID" --ours-port "$OURS_PORT" --single-pid "$SINGLE_PID" \
         --single-port "$SINGLE_PORT" --primary "$PG_EACH" --replica "$PG_EACH" --pgbouncer "$BOUNCERS" \
-        --ports "$PGSTACK_PRIMARY_PORT" "$PGSTACK_REPLICA_PORT" "$PGSTACK_PGBOUNCER_PORT" --cycles "${PGSTACK_SCALE_CYCLES:-5}"
+        --ports "$PGSTACK_PRIMARY_PORT" "$PGSTACK_REPLICA_PORT" "$PGSTACK_PGBOUNCER_PORT" --cycles "${PGSTACK_SCALE_CYCLES:-6}"
     echo "scale: load average after the run $(cut -d' ' -f1-3 /proc/loadavg)"
     exit 0
 fi
