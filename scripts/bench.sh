@@ -126,10 +126,13 @@ busy_bed() {
         psql_replica -c "ALTER SYSTEM SET max_connections = $((2 * PG_EACH + 100))" >/dev/null
         "$TESTBED" stop replica >&2 && "$TESTBED" stop primary >&2
         "$TESTBED" start primary >&2 && "$TESTBED" start replica >&2
-        # PgBouncer needs a descriptor per client: restarted with the hard limit as its soft one.
+        # PgBouncer needs a descriptor per client (it starts through runuser, whose PAM session
+        # sets the soft limit to 1,024), the exporters one per target.
         ulimit -n "$(ulimit -Hn)"
         sed -i "s/^max_client_conn = .*/max_client_conn = $((BOUNCERS + 200))/" "$PGSTACK_TESTBED_DIR/pgbouncer.ini"
-        "$TESTBED" stop pgbouncer >&2 && "$TESTBED" start pgbouncer >&2
+        kill -HUP "$(cat "$PGSTACK_TESTBED_DIR/pgbouncer.pid")"
+        "${RUN_AS[@]}" prlimit --pid "$(cat "$PGSTACK_TESTBED_DIR/pgbouncer.pid")" --nofile="$(ulimit -Hn)" ||
+            log "warning: PgBouncer keeps its descriptor limit: past it, connects hang"
     fi
     # Replay paused on the replica, so the writes below leave it behind (non-zero lag).
     psql_replica -c "SELECT pg_wal_replay_pause()" >/dev/null
