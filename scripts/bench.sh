@@ -111,7 +111,8 @@ psql_replica() { "${PSQL[@]}" -p "$PGSTACK_REPLICA_PORT" -v ON_ERROR_STOP=1 "$@"
 # Step 4: make the bed look busy.
 case $MODE in
     quick) DBS=2 TABLES=50 STMT_DBS=1 ACTIVE=2 IDLE_TX=2 IDLE=2 ;;
-    scale) DBS=100 TABLES=0 STMT_DBS=0 ACTIVE=0 IDLE_TX=0 IDLE=0 ;;
+    # scale: each target a small server of its own (few databases), not one seeing a hundred.
+    scale) DBS=4 TABLES=0 STMT_DBS=0 ACTIVE=0 IDLE_TX=0 IDLE=0 ;;
     *) DBS=20 TABLES=100 STMT_DBS=2 ACTIVE=15 IDLE_TX=10 IDLE=25 ;;
 esac
 SESSION_SECONDS=3600  # background sessions die by themselves after this, whatever happens
