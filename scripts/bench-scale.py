@@ -16,6 +16,7 @@ The driver runs beside the exporter on the same cores: its own CPU is printed to
 """
 
 import argparse
+import collections
 import concurrent.futures
 import statistics
 import subprocess
@@ -195,6 +196,9 @@ def main():
         print(f"  cycle {cycle + 1}: {len(answered)} ok, {total - len(answered)} failed, median "
               f"{ms(statistics.median(answered) if answered else float('nan'))} ms, p99 {ms(percentile(answered, 99))} ms, "
               f"CPU per probe {cpu * 1000:.2f} ms")
+        causes = collections.Counter(f"{r[1]} {r[3]}" for r in failed if r[0] == cycle)
+        if causes:
+            print("    failed: " + ", ".join(f"{count} {cause}" for cause, count in causes.most_common(4)))
         if clean is None and len(answered) == total:
             clean = cycle
     steady_cycles = range(clean + 1, args.cycles) if clean is not None else range(0)

@@ -22,6 +22,7 @@
 #                              the end unless PGSTACK_KEEP_TESTBED=1)
 #   PGSTACK_BENCH_BINARY     another pgstack_exporter binary to measure (e.g. an older build)
 #   PGSTACK_SCALE_CYCLES     15 s cycles of the scale run (default 6; the first ones connect)
+#   PGSTACK_SCALE_EXPORTER_ARGS  more flags for the scale run's exporter (e.g. --web.max-requests 200)
 # Exit status: non-zero when a step fails. Targets missed are printed, never fatal: timings on
 # a shared machine are too noisy to gate on.
 set -euo pipefail
@@ -221,7 +222,9 @@ if [[ $MODE == scale ]]; then
     (umask 077 && scale_targets 1 1 1 >"$DIR/bench-scale-single.yml" && scale_targets "$PG_EACH" "$PG_EACH" "$BOUNCERS" >"$DIR/bench-scale.yml")
     start_ours scale-single "$DIR/bench-scale-single.yml"
     SINGLE_PID=$OURS_PID SINGLE_PORT=$OURS_PORT
-    start_ours scale "$DIR/bench-scale.yml"
+    read -ra SCALE_ARGS <<<"${PGSTACK_SCALE_EXPORTER_ARGS:-}"
+    start_ours scale "$DIR/bench-scale.yml" "${SCALE_ARGS[@]}"
+    [[ ${#SCALE_ARGS[@]} -eq 0 ]] || echo "scale: the exporter runs with ${SCALE_ARGS[*]}"
     python3 scripts/bench-scale.py --ours-pid "$OURS_PID" --ours-port "$OURS_PORT" --single-pid "$SINGLE_PID" \
         --single-port "$SINGLE_PORT" --primary "$PG_EACH" --replica "$PG_EACH" --pgbouncer "$BOUNCERS" \
         --ports "$PGSTACK_PRIMARY_PORT" "$PGSTACK_REPLICA_PORT" "$PGSTACK_PGBOUNCER_PORT" --cycles "${PGSTACK_SCALE_CYCLES:-6}"
