@@ -23,6 +23,27 @@ import TestSupport
         try ScrapeText(String(decoding: await exporter.scrape(budget: budget) ?? [], as: UTF8.self))
     }
 
+    /// Settings change only on a reload or a restart: read once a minute, not on every scrape,
+    /// so a changed one shows within that minute.
+    @Test func settingsAreReadOnceAMinuteNotOnEveryScrape() async throws {
+        let engine = try EngineHarness([("primary", .postgres, bed.primaryDSN)]) { $0.collectors = [settingsCollector] }
+        let admin = try await AdminConnection.open(bed.primaryAdminDSN)
+        try await withCleanup {
+            let before = try #require(try await engine.scrape().value("pg_settings_work_mem_bytes"))
+            try await admin.run("ALTER SYSTEM SET work_mem = '7MB'")
+            _ = try await admin.value("SELECT pg_reload_conf()")
+            #expect(try await eventually(timeout: .seconds(5)) {
+                try await admin.value("SELECT reset_val FROM pg_settings WHERE name = 'work_mem'") == "7168"
+            })
+            #expect(try await engine.scrape().value("pg_settings_work_mem_bytes") == before)
+        } cleanup: {
+            _ = try? await admin.run("ALTER SYSTEM RESET work_mem")
+            _ = try? await admin.value("SELECT pg_reload_conf()")
+            await engine.shutdown()
+            await admin.close()
+        }
+    }
+
     @Test func everyTargetIsScrapedAndLabelled() async throws {
         let exporter = try exporter([("primary", .postgres, bed.primaryDSN), ("bouncer", .pgbouncer, bed.pgbouncerDSN)])
         try await withCleanup {

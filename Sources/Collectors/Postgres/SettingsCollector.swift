@@ -9,7 +9,7 @@ import PostgresClient
 public let settingsCollector = Collector(
     name: "settings",
     targetKind: .postgres,
-    summary: "A short list of server settings that alerts and dashboards use, in base units.",
+    summary: "A short list of server settings that alerts and dashboards use, in base units; read once a minute.",
     queries: [
         MetricQuery(
             sql: """
@@ -24,6 +24,8 @@ public let settingsCollector = Collector(
                     "pg_settings_" + setting.name + setting.suffix, .gauge, column: setting.name,
                     help: "Server setting \(setting.name): \(setting.purpose).")
             },
+            // Settings change only on a reload or a restart: read once a minute.
+            refreshInterval: .seconds(60),
             keyValue: KeyValueColumns(key: "name", value: "value")),
     ])
 
