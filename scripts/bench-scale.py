@@ -28,31 +28,30 @@ from bench_common import cpu_ns, cpu_seconds, memory_mib, new_conn, open_fds, pe
 
 KINDS = ("primary", "replica", "pgbouncer")
 PREFIX = {"primary": "p", "replica": "r", "pgbouncer": "b"}
-SCRAPE_DURATION = b"\npgstack_exporter_scrape_duration_seconds{"
-UP = (b"\npg_up{", b"\npgbouncer_up{")
+def target_name(kind, index):
+    return f"{PREFIX[kind]}{index:04d}"
+
+
+def first_value(body, *names):
+    """The value of the first sample of the first of `names` (metric names) found in a probe's
+    body, or None."""
+    for name in names:
+        start = body.find(b"\n" + name + b"{")
+        if start >= 0:
+            return float(body[start:body.find(b"\n", start + 1)].rsplit(b" ", 1)[1])
+    return None
 
 
 def target_answered(body):
     """Whether a probe's body says the target answered (`pg_up` or `pgbouncer_up` 1): a probe
     of a target that cannot be reached is an HTTP 200 too."""
-    for name in UP:
-        start = body.find(name)
-        if start >= 0:
-            return body[start:body.find(b"\n", start + 1)].endswith(b" 1")
-    return False
-
-
-def target_name(kind, index):
-    return f"{PREFIX[kind]}{index:04d}"
+    return first_value(body, b"pg_up", b"pgbouncer_up") == 1
 
 
 def collection_seconds(body):
     """The exporter's own `pgstack_exporter_scrape_duration_seconds` in a probe's body."""
-    start = body.find(SCRAPE_DURATION)
-    if start < 0:
-        return float("nan")
-    line_end = body.find(b"\n", start + 1)
-    return float(body[start:line_end].rsplit(b" ", 1)[1])
+    value = first_value(body, b"pgstack_exporter_scrape_duration_seconds")
+    return float("nan") if value is None else value
 
 
 class Worker(threading.local):
