@@ -61,11 +61,14 @@ let package = Package(
         // The git commit and Swift version, stamped in by scripts/package.sh (clang -D defines).
         .target(name: "CBuildStamp"),
 
+        // One malloc arena for the process (set before main) and free heap pages given back.
+        .target(name: "CHeap"),
+
         // Targets, configuration, scrape engine, deadlines, single flight, self metrics.
         .target(
             name: "Exporter",
             dependencies: [
-                "Collectors", "PostgresClient", "Exposition", "CBuildStamp",
+                "Collectors", "PostgresClient", "Exposition", "CBuildStamp", "CHeap",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -249,19 +249,23 @@ def cmd_soak(args):
         subjects.append(("peer", args.peer_pid, args.peer_port, "/metrics"))
     report = {name: [rss_mib(pid)] for name, pid, _, _ in subjects}
     done = {name: 0 for name, _, _, _ in subjects}
+    busy = {}  # RSS, PSS, anonymous right after each one's last block
     block = 1000
     for _ in range(args.scrapes // block):
         for name, pid, port, path in subjects:  # alternate blocks of 1,000
             done[name] += len(run_sequential(port, path, block, deadline))
-            report[name].append(rss_mib(pid))
+            busy[name] = memory_mib(pid)
+            report[name].append(busy[name][0])
             print(f"  soak {name}: {done[name]} scrapes, RSS {report[name][-1]:.1f} MiB", file=sys.stderr, flush=True)
         if time.monotonic() > deadline:
             print(f"bench: soak stopped at its time limit ({args.max_seconds} s)", file=sys.stderr)
             break
-    final = {}
-    for name, pid, _, _ in subjects:
+    # Then both left alone as long as a sidecar is between scrapes and longer than the
+    # exporter's minute between trims (ResidentMemory), so that neither is caught mid-way.
+    time.sleep(args.settle)
+    settled = {name: memory_mib(pid) for name, pid, _, _ in subjects}
+    for name, _, _, _ in subjects:
         values = report[name]
-        final[name] = memory_mib(pid)
         print(f"soak {name}: {done[name]} scrapes; RSS MiB at 0, 1000, 2000…: "
               + " ".join(f"{v:.1f}" for v in values))
         if len(values) >= 3:
@@ -269,13 +273,15 @@ def cmd_soak(args):
             growth = max(values[1:]) - values[1]
             print(f"  growth after warm-up (max − RSS at 1,000): {growth:.2f} MiB → "
                   f"{'flat (target met)' if growth < 1 else 'NOT flat (target: < 1 MiB)'}")
-        rss, pss, anonymous = final[name]
-        print(f"  after {done[name]} scrapes: RSS {rss:.1f} MiB, PSS {pss:.1f} MiB, anonymous {anonymous:.1f} MiB")
-    if "peer" in final:
-        ours, peer = final["pgstack"], final["peer"]
-        for index, label in enumerate(("RSS", "PSS", "anonymous")):
-            verdict = "at or below the peer's (target met)" if ours[index] <= peer[index] else "above the peer's"
-            print(f"  {label}: ours {ours[index]:.1f} MiB, peer {peer[index]:.1f} MiB ({ratio(ours[index], peer[index])}) → {verdict}")
+        for when, memory in (("right after its last scrape", busy), (f"{args.settle:.0f} s later", settled)):
+            rss, pss, anonymous = memory[name]
+            print(f"  {when}: RSS {rss:.1f} MiB, PSS {pss:.1f} MiB, anonymous {anonymous:.1f} MiB")
+    if "peer" in settled:
+        for when, memory in (("right after the last scrape", busy), (f"{args.settle:.0f} s later", settled)):
+            ours, peer = memory["pgstack"], memory["peer"]
+            for index, label in enumerate(("RSS", "PSS", "anonymous")):
+                verdict = "at or below the peer's (target met)" if ours[index] <= peer[index] else "above the peer's"
+                print(f"  {label} {when}: ours {ours[index]:.1f} MiB, peer {peer[index]:.1f} MiB ({ratio(ours[index], peer[index])}) → {verdict}")
 
 
 def main():
@@ -305,6 +311,7 @@ def main():
     p.set_defaults(fn=cmd_bouncer)
 
     p = sub.add_parser("soak")
+    p.add_argument("--settle", type=float, default=65, help="seconds both are left alone before the last reading")
     common(p)
     p.add_argument("--peer-pid", type=int, default=0)
     p.add_argument("--peer-port", type=int, default=0)

@@ -11,7 +11,9 @@
 #   scripts/bench.sh --quick what CI runs (scripts/test.sh) so this cannot rot: the debug binary
 #                              that scripts/test.sh already built, a small busy bed, a few scrapes;
 #                              its figures are NOT the performance of a release build
-#   scripts/bench.sh --soak  only the soak (10,000 scrapes each, RSS every 1,000)
+#   scripts/bench.sh --soak  only the soak: 10,000 scrapes each (ours with one PostgreSQL and
+#                              one PgBouncer target, the peer with the PostgreSQL one), RSS every
+#                              1,000, RSS / PSS / anonymous right after and 65 s later
 #   scripts/bench.sh --scale [N]  only the scale run (default N = 1000): N targets probed
 #                              through /probe on a 15 s cycle — 28 % on the primary, 28 % on the
 #                              replica (at most 500 each), the rest PgBouncer consoles — against
@@ -54,9 +56,7 @@ export PGSTACK_TESTBED_DIR="${PGSTACK_TESTBED_DIR:-/tmp/pgstack-bench}"
 need=()
 command -v prometheus-postgres-exporter >/dev/null || need+=(prometheus-postgres-exporter)
 command -v python3 >/dev/null || need+=(python3)
-if [[ $MODE == full ]]; then
-    command -v valgrind >/dev/null || need+=(valgrind)
-fi
+command -v strip >/dev/null || need+=(binutils)
 if [[ ${#need[@]} -gt 0 ]]; then
     log "installing ${need[*]}"
     [[ $EUID -eq 0 ]] || die "need root to apt-get install ${need[*]}"
@@ -69,20 +69,21 @@ if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus-pos
 fi
 
 # Step 2: binaries. --quick uses the debug build (scripts/test.sh has built it already; a fresh
-# release build alone is 3–5 minutes here).
+# release build alone is 3–5 minutes here). The other modes measure what is deployed
+# (scripts/package.sh): the Swift runtime and Foundation linked in statically, dead-stripped
+# (SwiftPM's release default, --gc-sections) and stripped; built in a scratch directory of its own.
 if [[ $MODE == quick ]]; then
-    CONFIG=debug
+    CONFIG=debug BUILD_FLAGS=()
     echo "bench --quick: DEBUG binary, small bed, few scrapes — checks that the bench works; the figures are not release performance"
 else
-    CONFIG=release
+    CONFIG=release BUILD_FLAGS=(--static-swift-stdlib --scratch-path .build-bench)
 fi
 if [[ $BUILD == 1 ]]; then
-    log "building pgstack_exporter ($CONFIG)"
-    swift build -c "$CONFIG" --product pgstack_exporter >&2
+    log "building pgstack_exporter ($CONFIG${BUILD_FLAGS[*]:+ ${BUILD_FLAGS[*]}})"
+    swift build -c "$CONFIG" "${BUILD_FLAGS[@]}" --product pgstack_exporter >&2
     [[ $MODE == full ]] && swift build -c release --product encoder-benchmark >&2
 fi
-BIN_DIR="$(swift build -c "$CONFIG" --show-bin-path)"
-BIN="${PGSTACK_BENCH_BINARY:-$BIN_DIR/pgstack_exporter}"
+BIN="${PGSTACK_BENCH_BINARY:-$(swift build -c "$CONFIG" "${BUILD_FLAGS[@]}" --show-bin-path)/pgstack_exporter}"
 [[ -x $BIN ]] || die "$BIN is not built (drop --no-build)"
 
 # Step 3: the bed, and cleanup of everything we start (by PID) on any exit.
@@ -171,6 +172,10 @@ busy_bed
 
 # Step 5: the exporters, on free loopback ports.
 DIR="$PGSTACK_TESTBED_DIR"
+if [[ $CONFIG == release && -z ${PGSTACK_BENCH_BINARY:-} ]]; then
+    strip --remove-section=.comment --remove-section=.note -o "$DIR/pgstack_exporter" "$BIN"
+    BIN="$DIR/pgstack_exporter"
+fi
 start_ours() {  # start_ours NAME CONFIG [ARG…]: sets OURS_PID and OURS_PORT
     OURS_PORT="$(free_port)"
     "$BIN" --config.file "$2" --web.listen-address "127.0.0.1:$OURS_PORT" --log.level warn "${@:3}" >"$DIR/$1.log" 2>&1 &
@@ -182,6 +187,8 @@ write_secret "$DIR/bench-primary.dsn" "$PGSTACK_PRIMARY_DSN"
 write_secret "$DIR/bench-pgbouncer.dsn" "$PGSTACK_PGBOUNCER_DSN"
 printf 'targets:\n  - name: primary\n    kind: postgres\n    dsn_file: %s\n' "$DIR/bench-primary.dsn" >"$DIR/bench-primary.yml"
 printf 'targets:\n  - name: pgbouncer\n    kind: pgbouncer\n    dsn_file: %s\n' "$DIR/bench-pgbouncer.dsn" >"$DIR/bench-pgbouncer.yml"
+# The soak's: one PostgreSQL and one PgBouncer target, both on /metrics (the peer has the first only).
+cat "$DIR/bench-primary.yml" <(tail -n +2 "$DIR/bench-pgbouncer.yml") >"$DIR/bench-soak.yml"
 
 start_peer() {  # start_peer [ARG…]: sets PEER_PID and PEER_PORT
     PEER_PORT="$(free_port)"
@@ -232,13 +239,15 @@ if [[ $MODE == scale ]]; then
     exit 0
 fi
 
-start_ours primary "$DIR/bench-primary.yml"
-start_peer
 if [[ $MODE == soak ]]; then
+    start_ours soak "$DIR/bench-soak.yml"
+    start_peer
     "${MEASURE[@]}" soak --ours-pid "$OURS_PID" --ours-port "$OURS_PORT" --peer-pid "$PEER_PID" --peer-port "$PEER_PORT" \
         --psql "$PSQL_PRIMARY" --scrapes 10000 --max-seconds 1500
     exit 0
 fi
+start_ours primary "$DIR/bench-primary.yml"
+start_peer
 
 if [[ $MODE == quick ]]; then
     ROUNDS=2 SEQ=5 EACH=2 BOUNCER_SEQ=10

@@ -66,7 +66,7 @@ public final class Exporter: Sendable {
 
     /// Scrapers for `targets` (some of `configuration`'s), on a blocking pool with a thread per
     /// connection of the configuration that may be busy at once (per-database ones included),
-    /// up to a cap — each thread costs a stack and a malloc arena, while a query waits for a free
+    /// up to a cap — each thread costs a stack, while a query waits for a free
     /// thread only as long as others' queries take (docs/performance.md, the scale run). The
     /// largest pool in use is reused when it is big enough, so reloads do not add pools.
     private static func scrapers(

@@ -59,6 +59,30 @@ import Testing
         #expect(ResidentMemory.cleanReadOnlyFileMappings(in: "garbage-\nRss: x\nzz-yy r--p 0 0 0 /x\nRss: 4 kB\nAnonymous: 0 kB\n").isEmpty)
     }
 
+    /// Heap pages freed behind a block still in use stay with the process until the trim gives
+    /// them back (glibc only returns the heap's top by itself).
+    @Test func freedHeapPagesAreGivenBack() throws {
+        let blocks = (0..<100_000).map { _ in
+            let block = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
+            block.initializeMemory(as: UInt8.self, repeating: 1, count: 512)
+            return block
+        }
+        let pinned = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
+        defer { pinned.deallocate() }
+        blocks.forEach { $0.deallocate() }
+        let before = try #require(Self.anonymousBytes())
+        ResidentMemory.trim()
+        let after = try #require(Self.anonymousBytes())
+        #expect(before - after > 25_000_000, "of about 50 MB freed, \(before - after) bytes given back")
+    }
+
+    /// The process's anonymous memory (`/proc/self/smaps_rollup`), in bytes.
+    static func anonymousBytes() -> Int? {
+        let text = try? String(contentsOfFile: "/proc/self/smaps_rollup", encoding: .utf8)
+        let line = text?.split(separator: "\n").first { $0.hasPrefix("Anonymous:") }
+        return line.flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) }.map { $0 * 1024 }
+    }
+
     @Test func theProcessRunsOnAfterATrim() throws {
         #expect(!ResidentMemory.cleanReadOnlyFileMappings().isEmpty, "this test process has clean file pages")
         let released = ResidentMemory.trim()
