@@ -1,31 +1,48 @@
 import NIOConcurrencyHelpers
 
-/// One request's place under the exporter's limit of requests that start work: claimed when
-/// the request first has to start a collection (a request that only joins running ones
-/// never claims one), given back when the request ends.
+/// One request's places under the exporter's limits of requests that start work: claimed when
+/// the request first has to start a collection (a request that only joins running ones never
+/// claims one), given back when the request ends.
+///
+/// Collections of targets already connected and collections that must connect first have a
+/// limit each (both `--web.max-requests`): connecting costs seconds of CPU per hundred targets
+/// (authentication), so while hundreds of targets connect — at start, after a restart of a
+/// pooler — probes of connected targets are still answered.
 final class Admission: Sendable {
-    private let limit: ConcurrencyLimit
-    private let state = NIOLockedValueBox(Claim.none)
+    private let collecting: ConcurrencyLimit
+    private let connecting: ConcurrencyLimit
+    private let state = NIOLockedValueBox(Claims())
 
     private enum Claim { case none, held, refused }
-
-    init(limit: ConcurrencyLimit) {
-        self.limit = limit
+    private struct Claims {
+        var collecting = Claim.none
+        var connecting = Claim.none
     }
 
-    /// Whether the request may start work (the first answer holds for the whole request).
-    func claim() -> Bool {
-        state.withLockedValue { claim in
-            if claim == .none { claim = limit.tryEnter() ? .held : .refused }
-            return claim == .held
+    init(collecting: ConcurrencyLimit, connecting: ConcurrencyLimit) {
+        self.collecting = collecting
+        self.connecting = connecting
+    }
+
+    /// Whether the request may start a collection that must connect first (`connects`) or one
+    /// of a connected target; the first answer of each kind holds for the whole request.
+    func claim(connects: Bool) -> Bool {
+        state.withLockedValue { claims in
+            if connects {
+                if claims.connecting == .none { claims.connecting = connecting.tryEnter() ? .held : .refused }
+                return claims.connecting == .held
+            }
+            if claims.collecting == .none { claims.collecting = collecting.tryEnter() ? .held : .refused }
+            return claims.collecting == .held
         }
     }
 
     func end() {
-        let held = state.withLockedValue { claim in
-            defer { claim = .none }
-            return claim == .held
+        let claims = state.withLockedValue { claims in
+            defer { claims = Claims() }
+            return claims
         }
-        if held { limit.leave() }
+        if claims.collecting == .held { collecting.leave() }
+        if claims.connecting == .held { connecting.leave() }
     }
 }

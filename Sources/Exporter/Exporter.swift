@@ -28,6 +28,8 @@ public final class Exporter: Sendable {
     /// Requests that start work (a collection, a role check) at once; requests that only join
     /// a collection already running are never counted.
     private let newWork: ConcurrencyLimit
+    /// The same limit, for collections that must connect first (``Admission``).
+    private let newConnections: ConcurrencyLimit
     private let logger: Logger
     /// Most threads for blocking libpq calls, whatever the number of targets.
     static let maxBlockingThreads = 16
@@ -41,6 +43,7 @@ public final class Exporter: Sendable {
     public init(configuration: ExporterConfiguration, logger: Logger) {
         self.logger = logger
         newWork = ConcurrencyLimit(limit: configuration.maxRequestsStartingWork)
+        newConnections = ConcurrencyLimit(limit: configuration.maxRequestsStartingWork)
         state = NIOLockedValueBox(State(
             configuration: configuration, scrapers: Self.scrapers(for: configuration.targets, in: configuration, reusing: [], logger: logger)))
         reloads = NIOLockedValueBox(ReloadStatus())
@@ -201,7 +204,7 @@ public final class Exporter: Sendable {
     /// `extra` adds.
     private func render(_ selected: [TargetScraper], budget: Duration, extra: (inout FamilySet) -> Void) async -> [UInt8]? {
         let deadline = ContinuousClock.now + budget
-        let admission = Admission(limit: newWork)
+        let admission = Admission(collecting: newWork, connecting: newConnections)
         defer { admission.end() }
         let results = await withTaskGroup(of: (Int, TargetScrape?).self) { group in
             for (index, scraper) in selected.enumerated() {

@@ -36,7 +36,7 @@ public enum Settings {
     public static let maxRequests = Setting(
         flag: "web.max-requests", environment: "PGSTACK_WEB_MAX_REQUESTS", default: "\(exporter.maxRequestsStartingWork)",
         values: .wholeNumber(WholeNumberText.requestLimit),
-        help: "requests that start work at once (a collection, a role check); more get 503 — a scrape that joins a running collection is never refused")
+        help: "requests that start work at once (a collection, a role check), and as many more whose target must connect first; more get 503 — a scrape that joins a running collection is never refused")
     public static let maxHTTPConnections = Setting(
         flag: "web.max-connections", environment: "PGSTACK_WEB_MAX_CONNECTIONS", default: "512",
         values: .wholeNumber(WholeNumberText.httpConnectionLimit),

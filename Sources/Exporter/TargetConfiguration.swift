@@ -74,7 +74,8 @@ public struct ExporterConfiguration: Sendable {
     /// Collectors (by name) left out of every target that does not list its own
     /// (`--collector.disable`).
     public var disabledCollectors: Set<String> = []
-    /// Requests that may start work at once (`--web.max-requests`); more get 503.
+    /// Requests that may start work at once (`--web.max-requests`), and as many more whose
+    /// target must connect first; more get 503.
     public var maxRequestsStartingWork = 40
     /// postgres_exporter's `queries.yaml` (`--extend.query-path`), read again on reload.
     public var queryFile: String?

@@ -59,12 +59,14 @@ actor TargetScraper {
     /// finished by `deadline`. A joining scrape extends the collection's deadline to its own;
     /// `nil` when a collection would have to start and `admission` is refused.
     func scrape(deadline: ContinuousClock.Instant, admission: Admission) async -> TargetScrape? {
+        // Read first: no suspension between looking at `currentRun` and setting it.
+        let connects = await pool.openConnections == 0
         let run: CollectionRun
         if let currentRun {
             run = currentRun
             run.extend(to: deadline)
         } else {
-            guard admission.claim() else { return nil }
+            guard admission.claim(connects: connects) else { return nil }
             run = CollectionRun(deadline: max(deadline, .now + minimumCollectionBudget), maxSeries: target.limits.maxSeries)
             currentRun = run
             // On the blocking pool's threads: the collectors' statements run there directly.

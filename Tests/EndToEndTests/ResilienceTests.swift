@@ -140,6 +140,37 @@ import TestSupport
 }
 
 @Suite(.needsTestBed) struct RequestLimitTests {
+    /// While targets connect (hundreds at start, each authenticating), their places are not
+    /// those of connected targets: with `--web.max-requests 1` and one target hanging in its
+    /// connect, a connected target is still answered, and another target that must connect is
+    /// refused.
+    @Test func targetsThatConnectDoNotShutOutConnectedOnes() async throws {
+        let bed = try TestBed.current()
+        let silent = try SilentServer()
+        defer { silent.close() }
+        let exporter = try await ExporterProcess.start(targets: """
+              - name: primary
+                kind: postgres
+                dsn: "\(bed.primaryDSN)"
+              - name: silent
+                kind: postgres
+                dsn: "host=127.0.0.1 port=\(silent.port) dbname=postgres user=x connect_timeout=5"
+              - name: other
+                kind: postgres
+                dsn: "host=127.0.0.1 port=\(silent.port) dbname=postgres user=y connect_timeout=5"
+            """, arguments: ["--web.max-requests", "1"])
+        try await stopping(exporter) {
+            #expect(try await exporter.get("/probe?target=primary").text.contains("pg_up{target=\"primary\"} 1"))
+            let hanging = Task { try await exporter.get("/probe?target=silent", headers: ["X-Prometheus-Scrape-Timeout-Seconds": "3"]).status }
+            try await Task.sleep(for: .milliseconds(500))
+            let connected = try await exporter.get("/probe?target=primary")
+            #expect(connected.status == 200)
+            #expect(connected.text.contains("pg_up{target=\"primary\"} 1"))
+            #expect(try await exporter.get("/probe?target=other").status == 503)
+            #expect(try await hanging.value == 200)
+        }
+    }
+
     /// Past `--web.max-requests`, a request that would start work is refused at once (503),
     /// while requests that join a collection already running are never shed.
     @Test func onlyRequestsThatStartWorkAreShed() async throws {
