@@ -102,6 +102,7 @@ import TestSupport
 
     @Test func configCheckNamesTheLineOfAMistake() async throws {
         let file = NSTemporaryDirectory() + "pgstack-bad-\(UUID().uuidString).yml"
+        defer { try? FileManager.default.removeItem(atPath: file) }
         try "targets:\n  - name: primary\n    kind: postgress\n    dsn: \"host=127.0.0.1 password=Hunter2Secret\"\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
         let bad = try await Command.run(ExporterProcess.binaryPath, ["--config.file", file, "--config.check"])

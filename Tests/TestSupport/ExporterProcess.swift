@@ -4,16 +4,25 @@ import Synchronization
 import SystemPackage
 
 /// The real `pgstack_exporter` binary, started for a test on a free loopback port with its
-/// log (standard error) in a file, and stopped with SIGTERM.
+/// log (standard error) in a file, and stopped with SIGTERM. The log (and the config file
+/// written for it) are removed once the test lets go of it: a test may read the log after
+/// stopping the exporter.
 public final class ExporterProcess: Sendable {
     public let port: Int
     public let logPath: String
     private let run: Task<TerminationStatus?, any Error>
+    /// Files and directories made for this exporter, removed with it.
+    private let ownedPaths: [String]
 
-    private init(port: Int, logPath: String, run: Task<TerminationStatus?, any Error>) {
+    private init(port: Int, logPath: String, run: Task<TerminationStatus?, any Error>, ownedPaths: [String]) {
         self.port = port
         self.logPath = logPath
         self.run = run
+        self.ownedPaths = ownedPaths
+    }
+
+    deinit {
+        for path in ownedPaths { try? FileManager.default.removeItem(atPath: path) }
     }
 
     /// The binary built beside the test bundle.
@@ -25,6 +34,10 @@ public final class ExporterProcess: Sendable {
     /// Starts the exporter with `arguments` (a listen address on port 0 is added) and
     /// `environment`, and waits until it listens. `launcher` runs it (e.g. `ip netns exec NAME`).
     public static func start(_ arguments: [String], environment: [String: String] = [:], launcher: [String] = []) async throws -> ExporterProcess {
+        try await start(arguments, environment: environment, launcher: launcher, owning: [])
+    }
+
+    private static func start(_ arguments: [String], environment: [String: String], launcher: [String], owning: [String]) async throws -> ExporterProcess {
         let logPath = NSTemporaryDirectory() + "pgstack-exporter-\(UUID().uuidString).log"
         let log = try FileDescriptor.open(FilePath(logPath), .writeOnly, options: [.create, .truncate], permissions: .ownerReadWrite)
         var platform = PlatformOptions()
@@ -50,13 +63,15 @@ public final class ExporterProcess: Sendable {
         while clock.now < giveUp {
             let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
             if let port = listeningPort(in: text) {
-                return ExporterProcess(port: port, logPath: logPath, run: run)
+                return ExporterProcess(port: port, logPath: logPath, run: run, ownedPaths: owning + [logPath])
             }
             if exited.withLock({ $0 }) { break }  // it died at start: say so now, not in 30 s
             try await Task.sleep(for: .milliseconds(50))
         }
         run.cancel()
-        throw ExporterDidNotStart(log: (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        for path in owning + [logPath] { try? FileManager.default.removeItem(atPath: path) }
+        throw ExporterDidNotStart(log: text)
     }
 
     /// Starts the exporter on a config file of `targets` (the YAML list's items) written for it.
@@ -64,7 +79,7 @@ public final class ExporterProcess: Sendable {
         let directory = NSTemporaryDirectory() + "pgstack-config-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try ("targets:\n" + targets).write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
-        return try await start(["--config.file", directory + "/config.yml"] + arguments)
+        return try await start(["--config.file", directory + "/config.yml"] + arguments, environment: [:], launcher: [], owning: [directory])
     }
 
     private static func listeningPort(in log: String) -> Int? {
