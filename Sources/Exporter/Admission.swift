@@ -13,7 +13,15 @@ final class Admission: Sendable {
     private let connecting: ConcurrencyLimit
     private let state = NIOLockedValueBox(Claims())
 
-    private enum Claim { case none, held, refused }
+    private enum Claim {
+        case none, held, refused
+
+        /// Takes a place under `limit` the first time; that first answer holds.
+        mutating func take(from limit: ConcurrencyLimit) -> Bool {
+            if self == .none { self = limit.tryEnter() ? .held : .refused }
+            return self == .held
+        }
+    }
     private struct Claims {
         var collecting = Claim.none
         var connecting = Claim.none
@@ -28,12 +36,7 @@ final class Admission: Sendable {
     /// of a connected target; the first answer of each kind holds for the whole request.
     func claim(connects: Bool) -> Bool {
         state.withLockedValue { claims in
-            if connects {
-                if claims.connecting == .none { claims.connecting = connecting.tryEnter() ? .held : .refused }
-                return claims.connecting == .held
-            }
-            if claims.collecting == .none { claims.collecting = collecting.tryEnter() ? .held : .refused }
-            return claims.collecting == .held
+            connects ? claims.connecting.take(from: connecting) : claims.collecting.take(from: collecting)
         }
     }
 
